@@ -1,0 +1,107 @@
+"""The `tunewise` command line: one group, a subcommand per job, thin over the library."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+
+import click
+
+from curation.errors import TunewiseError
+
+
+def _stderr():
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def handle_errors(func: Callable) -> Callable:
+    """Turn TunewiseError into a message on stderr and its exit code; Ctrl-C into exit 130. Never a traceback."""
+
+    @wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except TunewiseError as exc:
+            console = _stderr()
+            for problem in getattr(exc, "problems", []):
+                console.print(problem.format(), markup=False, highlight=False)
+            console.print(f"[bold red]{exc.title}:[/] {exc.message}", highlight=False)
+            if exc.hint:
+                console.print(f"[dim]Hint:[/] {exc.hint}", highlight=False)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            _stderr().print("Interrupted. Finished work is cached; run the same command again to resume.")
+            sys.exit(130)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="tunewise")
+def cli() -> None:
+    """tunewise: decide between prompting, RAG and fine-tuning from your own data, then do it well."""
+
+
+@cli.command()
+@click.argument("data", nargs=-1, required=True, type=click.Path())
+@click.option("--out", "out_dir", default="curated", show_default=True, type=click.Path(file_okay=False), help="Output folder (created; inputs are never modified).")
+@click.option("--format", "fmt", type=click.Choice(["chat", "completion", "alpaca", "sharegpt", "csv"]), help="Input format (default: detected per file).")
+@click.option("--input-column", help="CSV/TSV column holding the input.")
+@click.option("--output-column", help="CSV/TSV column holding the expected output.")
+@click.option("--system-column", help="CSV/TSV column holding a system prompt.")
+@click.option("--skip-invalid", is_flag=True, help="Continue without invalid records; write them verbatim with reasons to rejected.jsonl.")
+@click.option("--threshold", default=0.9, show_default=True, type=float, help="Near-duplicate cosine similarity, required of both input and output.")
+@click.option("--conflict-threshold", default=0.95, show_default=True, type=float, help="Input similarity at which differing outputs count as a conflict.")
+@click.option("--policy", default="first", show_default=True, type=click.Choice(["first", "longest", "central"]), help="Which example of a duplicate group to keep.")
+@click.option("--eval-fraction", default=0.1, show_default=True, type=float, help="Share of kept examples held out for evaluation.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed for the split and k-means.")
+@click.option("--clusters", type=int, help="Number of clusters (default: chosen by silhouette).")
+@click.option("--embedder", help="Sentence-transformers folder or hub id (default: packaged all-MiniLM-L6-v2).")
+@click.option("--model", help="Model whose tokenizer and chat template count tokens (default: packaged SmolLM2-135M-Instruct).")
+@click.option("--max-tokens", default=2048, show_default=True, type=int, help="Training sequence length; longer examples are flagged.")
+@click.option("--epochs", default=3, show_default=True, type=int, help="Epochs assumed by the cost estimate.")
+@click.option("--cache-dir", type=click.Path(file_okay=False), help="Embedding cache folder (default: ~/.cache/tunewise/embeddings).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout (progress stays on stderr).")
+@handle_errors
+def curate(data, out_dir, fmt, input_column, output_column, system_column, skip_invalid, threshold, conflict_threshold,
+           policy, eval_fraction, seed, clusters, embedder, model, max_tokens, epochs, cache_dir, as_json) -> None:
+    """Validate, dedupe, cluster and split examples; write clean/train/eval files and a report.
+
+    Exit codes: 0 ok, 1 data errors (nothing written unless --skip-invalid), 2 usage.
+    """
+    from advisor.progress import cli_progress
+    from curation.job import run_curation
+    from curation.pipeline import CurateConfig
+
+    config = CurateConfig(
+        threshold=threshold, conflict_threshold=conflict_threshold, policy=policy, eval_fraction=eval_fraction, seed=seed,
+        clusters=clusters, embedder=embedder, model=model, max_tokens=max_tokens, epochs=epochs, cache_dir=cache_dir,
+    )
+    with cli_progress() as progress:
+        job = run_curation(
+            data, out_dir, config, fmt, (input_column, output_column, system_column), skip_invalid, progress=progress
+        )
+    if as_json:
+        click.echo(json.dumps(job.report, indent=2, ensure_ascii=False))
+        return
+    from rich.console import Console
+    from rich.markdown import Markdown
+
+    console = Console()
+    if job.loaded.problems:
+        _stderr().print(f"Skipped {len(job.loaded.rejected)} invalid record(s); see {job.out_dir / 'rejected.jsonl'}")
+    console.print(Markdown((job.out_dir / "report.md").read_text()))
+    console.print(f"Wrote {', '.join(sorted(p.name for p in job.out_dir.iterdir() if p.is_file()))} to {job.out_dir}/")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="tunewise")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,36 @@
+"""A rich progress bar on stderr that the library reports into through a plain callback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+STAGES = {"tokens": "Counting tokens", "embed": "Embedding", "dedupe": "Finding duplicates", "cluster": "Clustering"}
+
+
+@contextmanager
+def cli_progress() -> Iterator:
+    """Yield a progress(stage, done, total) callback drawing one bar per stage on stderr."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    bars = Progress(
+        TextColumn("{task.description:<20}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
+        console=Console(stderr=True), transient=False,
+    )
+    tasks: dict[str, int] = {}
+
+    def update(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = bars.add_task(STAGES.get(stage, stage), total=max(total, 1))
+        bars.update(tasks[stage], completed=done, total=max(total, 1))
+
+    with bars:
+        yield update

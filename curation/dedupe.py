@@ -1,0 +1,184 @@
+"""Exact and near-duplicate detection: hashing, then FAISS nearest neighbours on every view of an example."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+POLICIES = ("first", "longest", "central")
+IVF_ABOVE = 50_000  # exact inner-product search below this many vectors, IVF above (faiss wiki guidance)
+
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_SPACE = re.compile(r"\s+")
+
+
+@dataclass
+class DuplicateGroup:
+    """One kept example and the examples removed as its duplicates."""
+
+    keep: int
+    members: list[int]
+    similarity: list[float] = field(default_factory=list)
+    kind: str = "near"
+
+
+@dataclass(frozen=True)
+class Pairs:
+    """Candidate neighbour pairs (i < j) with their similarity in the searched view."""
+
+    left: np.ndarray
+    right: np.ndarray
+    similarity: np.ndarray
+
+
+def normalise_text(text: str) -> str:
+    """Case-, width- and whitespace-insensitive form used for exact duplicates."""
+    return _SPACE.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
+
+
+def text_hash(text: str) -> str:
+    """Hash of the normalised text."""
+    return hashlib.blake2b(normalise_text(text).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def numbers_in(text: str) -> frozenset[str]:
+    """The numbers a text states (order ids, sizes, prices, dates): texts that differ here say different things."""
+    return frozenset(n.replace(",", "") for n in _NUMBER.findall(text))
+
+
+def exact_duplicate_groups(keys: Sequence[str], priority: Sequence[float] | None = None) -> list[DuplicateGroup]:
+    """Groups of items with the same key; the highest priority (then the first) is kept."""
+    by_key: dict[str, list[int]] = {}
+    for i, key in enumerate(keys):
+        by_key.setdefault(key, []).append(i)
+    groups = []
+    for items in by_key.values():
+        if len(items) > 1:
+            keep = items[0] if priority is None else max(items, key=lambda i: (priority[i], -i))
+            members = [i for i in items if i != keep]
+            groups.append(DuplicateGroup(keep, members, [1.0] * len(members), kind="exact"))
+    return sorted(groups, key=lambda g: g.keep)
+
+
+def build_index(vectors: np.ndarray, seed: int = 0):
+    """A FAISS inner-product index: exact (flat) for small sets, IVF past IVF_ABOVE vectors."""
+    import faiss
+
+    n, dim = vectors.shape
+    if n <= IVF_ABOVE:
+        index = faiss.IndexFlatIP(dim)
+    else:
+        nlist = int(4 * np.sqrt(n))
+        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
+        rng = np.random.default_rng(seed)
+        index.train(vectors[rng.choice(n, size=min(n, 256 * nlist), replace=False)])
+        index.nprobe = 16
+    index.add(vectors)
+    return index
+
+
+def neighbour_pairs(vectors: np.ndarray, threshold: float, k: int = 20) -> Pairs:
+    """Pairs (i < j) among each vector's k nearest neighbours with similarity ≥ threshold."""
+    n = len(vectors)
+    if n < 2:
+        empty = np.zeros(0, dtype=np.int64)
+        return Pairs(empty, empty, np.zeros(0, dtype=np.float32))
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    sims, idx = build_index(vectors).search(vectors, min(k + 1, n))
+    rows = np.repeat(np.arange(n), idx.shape[1])
+    cols, sims = idx.ravel(), sims.ravel()
+    keep = (cols >= 0) & (cols != rows) & (sims >= threshold)
+    left, right = np.minimum(rows[keep], cols[keep]), np.maximum(rows[keep], cols[keep])
+    pair_ids, first = np.unique(left * n + right, return_index=True)
+    return Pairs(left[first], right[first], sims[keep][first])
+
+
+def pair_similarity(vectors: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Cosine similarity of each (left, right) pair of normalised vectors."""
+    return np.einsum("ij,ij->i", vectors[left], vectors[right])
+
+
+def same_numbers(texts: Sequence[str], left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Whether each pair of texts states the same numbers."""
+    numbers = [numbers_in(t) for t in texts]
+    return np.array([numbers[a] == numbers[b] for a, b in zip(left, right)], dtype=bool)
+
+
+def duplicate_pairs(
+    views: Sequence[np.ndarray], threshold: float, texts: Sequence[str] | None = None, k: int = 20
+) -> Pairs:
+    """Pairs similar in every view (≥ threshold) and, when texts are given, stating the same numbers."""
+    pairs = neighbour_pairs(views[0], threshold, k)
+    score = pairs.similarity
+    ok = np.ones(len(score), dtype=bool)
+    for view in views[1:]:
+        other = pair_similarity(view, pairs.left, pairs.right)
+        ok &= other >= threshold
+        score = np.minimum(score, other)
+    if texts is not None and len(score):
+        ok &= same_numbers(texts, pairs.left, pairs.right)
+    return Pairs(pairs.left[ok], pairs.right[ok], score[ok])
+
+
+def group_pairs(
+    n: int, pairs: Pairs, policy: str = "first", lengths: Sequence[int] | None = None
+) -> list[DuplicateGroup]:
+    """Turn duplicate pairs into groups; each removed item is a direct duplicate of its group's kept item."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    if policy not in POLICIES:
+        raise ValueError(f"policy must be one of {POLICIES}, not {policy!r}")
+    if not len(pairs.left):
+        return []
+    graph = coo_matrix((pairs.similarity, (pairs.left, pairs.right)), shape=(n, n)).tocsr()
+    graph = graph.maximum(graph.T)
+    _, labels = connected_components(graph, directed=False)
+    sizes = np.bincount(labels)
+    groups = []
+    for label in np.flatnonzero(sizes > 1):
+        remaining = list(np.flatnonzero(labels == label))
+        while len(remaining) > 1:
+            sub = graph[remaining][:, remaining]
+            keep_pos = _choose_keeper(remaining, sub, policy, lengths)
+            row = sub.getrow(keep_pos).toarray().ravel()
+            linked = [p for p in np.flatnonzero(row > 0) if p != keep_pos]
+            if not linked:
+                remaining.pop(keep_pos)
+                continue
+            groups.append(
+                DuplicateGroup(int(remaining[keep_pos]), [int(remaining[p]) for p in linked], [float(row[p]) for p in linked])
+            )
+            gone = set(linked) | {keep_pos}
+            remaining = [item for p, item in enumerate(remaining) if p not in gone]
+    return sorted(groups, key=lambda g: g.keep)
+
+
+def _choose_keeper(items: list[int], sub, policy: str, lengths: Sequence[int] | None) -> int:
+    """Position (in items) of the example a group keeps."""
+    if policy == "longest" and lengths is not None:
+        return max(range(len(items)), key=lambda p: (lengths[items[p]], -items[p]))
+    if policy == "central":
+        degree = np.asarray(sub.sum(axis=1)).ravel()
+        return max(range(len(items)), key=lambda p: (degree[p], -items[p]))
+    if policy == "first":
+        return min(range(len(items)), key=lambda p: items[p])
+    return 0
+
+
+def near_duplicate_groups(
+    views: Sequence[np.ndarray],
+    threshold: float,
+    texts: Sequence[str] | None = None,
+    k: int = 20,
+    policy: str = "first",
+    lengths: Sequence[int] | None = None,
+) -> list[DuplicateGroup]:
+    """Near-duplicate groups: similar in every view and, with texts, stating the same numbers."""
+    pairs = duplicate_pairs(views, threshold, texts, k)
+    return group_pairs(len(views[0]), pairs, policy, lengths)

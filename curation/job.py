@@ -1,0 +1,164 @@
+"""One curation job from files to an output folder: load, validate, curate, write — atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from curation.errors import DataError, UsageError
+from curation.load import LoadResult, Rejected, load_files
+from curation.pipeline import CurateConfig, CurationResult, Progress, curate
+from curation.report import build_report, render_markdown
+from curation.validate import Problem
+
+OUTPUT_FILES = (
+    "clean.jsonl", "removed.jsonl", "flags.jsonl", "clusters.json", "train.jsonl", "eval.jsonl",
+    "report.json", "report.md", "settings.json",
+)
+
+
+class InvalidData(DataError):
+    """The inputs have problems and --skip-invalid was not given: nothing is written."""
+
+    def __init__(self, problems: list[Problem], records: int) -> None:
+        bad = len({(p.file, p.line) for p in problems})
+        super().__init__(
+            f"{len(problems)} problem(s) in {bad} of {records} record(s); no output written.",
+            "Fix the lines above, or pass --skip-invalid to continue without them (they go to rejected.jsonl).",
+        )
+        self.problems = problems
+
+
+@dataclass
+class JobResult:
+    """What a finished job produced."""
+
+    out_dir: Path
+    report: dict[str, Any]
+    result: CurationResult
+    loaded: LoadResult
+
+
+def check_context(loaded: LoadResult, tokenizer_info) -> None:
+    """Move examples longer than the model's context from the examples to the rejected records."""
+    from curation.tokens import count_tokens
+
+    counts = count_tokens(loaded.examples, tokenizer_info)
+    keep = []
+    for example, total in zip(loaded.examples, counts.total):
+        if total <= counts.context_length:
+            keep.append(example)
+            continue
+        problem = Problem(
+            example.source, example.line, "too_long",
+            f"example is {int(total)} tokens, longer than {counts.model}'s context of {counts.context_length}",
+            "shorten or split it, or choose a model with a longer context (--model)", field="messages",
+        )
+        loaded.problems.append(problem)
+        loaded.rejected.append(Rejected(example.source, example.line, json.dumps(example.to_record(), ensure_ascii=False), [problem]))
+    loaded.examples = keep
+
+
+def run_curation(
+    paths: Sequence[str | Path],
+    out_dir: str | Path,
+    config: CurateConfig | None = None,
+    fmt: str | None = None,
+    columns: tuple[str | None, str | None, str | None] = (None, None, None),
+    skip_invalid: bool = False,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+) -> JobResult:
+    """Load and validate the files, curate the valid examples, write every output into out_dir."""
+    from curation.models import load_tokenizer
+
+    config = config or CurateConfig()
+    out = Path(out_dir)
+    inputs_resolved = {Path(p).resolve() for p in paths}
+    clash = [n for n in (*OUTPUT_FILES, "rejected.jsonl") if (out / n).resolve() in inputs_resolved]
+    if out.resolve() in inputs_resolved or clash:
+        raise UsageError(f"Writing to {out} would overwrite an input ({', '.join(clash) or out}).", "Choose another --out folder.")
+    loaded = load_files(paths, fmt, *columns)
+    tokenizer = load_tokenizer(config.model)
+    check_context(loaded, tokenizer)
+    if loaded.problems and not skip_invalid:
+        raise InvalidData(loaded.problems, loaded.n_records)
+    if not loaded.examples:
+        raise DataError("No valid examples to curate.", "Check the input files (see the problems above).")
+    result = curate(loaded.examples, config, progress=progress, cancel=cancel, tokenizer=tokenizer)
+    inputs = [
+        {"file": f, "format": fmt_, "examples": sum(1 for e in loaded.examples if e.source == f)}
+        for f, fmt_ in loaded.formats.items()
+    ]
+    report = build_report(result, inputs, loaded.problems, len(loaded.rejected))
+    write_outputs(out, result, report, loaded.rejected if skip_invalid else [])
+    return JobResult(out, report, result, loaded)
+
+
+def _jsonl(rows) -> str:
+    return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+
+
+def output_texts(result: CurationResult, report: dict[str, Any], rejected: list[Rejected]) -> dict[str, str]:
+    """The content of every output file, by name."""
+    examples = result.examples
+    ids = [e.id for e in examples]
+    kept = [examples[i] for i in result.kept]
+    files = {
+        "clean.jsonl": _jsonl(e.to_record() for e in kept),
+        "train.jsonl": _jsonl(e.to_record() for e in result.train),
+        "eval.jsonl": _jsonl(e.to_record() for e in result.eval),
+        "removed.jsonl": _jsonl(
+            {"id": ids[r.index], "reason": r.reason, "duplicate_of": ids[r.duplicate_of], "similarity": round(r.similarity, 4),
+             "source": examples[r.index].source, "line": examples[r.index].line, **examples[r.index].to_record()}
+            for r in result.removals
+        ),
+        "flags.jsonl": _jsonl({"id": ids[f.index], "kind": f.kind, **_with_ids(f.details, ids)} for f in result.flags),
+        "clusters.json": json.dumps(
+            {
+                "k": result.clustering.k,
+                "method": result.clustering.method,
+                "k_scores": {str(k): round(v, 4) for k, v in result.clustering.k_scores.items()},
+                "clusters": [
+                    {"id": c.id, "size": c.size, "keywords": c.keywords, "medoid": ids[int(result.kept[c.medoid])],
+                     "members": [ids[int(result.kept[p])] for p in c.members]}
+                    for c in result.clustering.clusters
+                ],
+            },
+            indent=2, ensure_ascii=False,
+        ),
+        "report.json": json.dumps(report, indent=2, ensure_ascii=False),
+        "report.md": render_markdown(report, result),
+        "settings.json": json.dumps(result.config.to_dict(), indent=2),
+    }
+    if rejected:
+        files["rejected.jsonl"] = _jsonl(r.to_dict() for r in rejected)
+    return files
+
+
+def _with_ids(details: dict[str, Any], ids: list[str]) -> dict[str, Any]:
+    """Flag details with example positions replaced by ids."""
+    return {k: ([ids[i] for i in v] if k == "with" else v) for k, v in details.items()}
+
+
+def write_outputs(out: Path, result: CurationResult, report: dict[str, Any], rejected: list[Rejected]) -> None:
+    """Write every file to a staging folder first, then move each into place (no half-written outputs)."""
+    out.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".tunewise-", dir=out))
+    try:
+        files = output_texts(result, report, rejected)
+        for name, text in files.items():
+            (staging / name).write_text(text, encoding="utf-8")
+        for name in files:
+            os.replace(staging / name, out / name)
+        if not rejected and (out / "rejected.jsonl").exists():
+            os.remove(out / "rejected.jsonl")  # left from an earlier run: it no longer describes these inputs
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

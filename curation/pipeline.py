@@ -1,0 +1,259 @@
+"""The curation pipeline: tokens → exact and near duplicates → conflicts → clusters → flags → split."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from curation import cluster as clustering
+from curation import dedupe
+from curation.boilerplate import find_boilerplate
+from curation.errors import CancelledError, UsageError
+from curation.example import Example
+from curation.split import group_split
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class CurateConfig:
+    """Settings of one curation run (saved next to its outputs)."""
+
+    threshold: float = field(default=0.9, metadata={"help": "cosine similarity (input and output) above which two examples are near duplicates"})
+    conflict_threshold: float = field(default=0.95, metadata={"help": "input similarity above which two examples ask the same thing; differing outputs are then a conflict"})
+    policy: str = field(default="first", metadata={"help": "which example of a duplicate group is kept: first, longest or central"})
+    eval_fraction: float = field(default=0.1, metadata={"help": "share of kept examples held out for evaluation"})
+    seed: int = field(default=0, metadata={"help": "seed of the split and of k-means"})
+    clusters: int | None = field(default=None, metadata={"help": "number of clusters; None picks k by silhouette"})
+    embedder: str | None = field(default=None, metadata={"help": "sentence-transformers folder or hub id; None = packaged all-MiniLM-L6-v2"})
+    model: str | None = field(default=None, metadata={"help": "generator whose tokenizer and chat template count tokens; None = packaged SmolLM2-135M-Instruct"})
+    max_tokens: int = field(default=2048, metadata={"help": "training sequence length: longer examples are flagged too_long"})
+    epochs: int = field(default=3, metadata={"help": "epochs assumed by the cost estimate"})
+    outlier_z: float = field(default=3.5, metadata={"help": "robust z-score of centroid distance above which an example is an outlier"})
+    cache_dir: str | None = field(default=None, metadata={"help": "embedding cache folder; None = ~/.cache/tunewise/embeddings"})
+
+    def __post_init__(self) -> None:
+        checks = [
+            ("threshold", 0 < self.threshold <= 1, "a number in (0, 1], e.g. 0.9"),
+            ("conflict_threshold", 0 < self.conflict_threshold <= 1, "a number in (0, 1], e.g. 0.95"),
+            ("policy", self.policy in dedupe.POLICIES, "one of " + ", ".join(dedupe.POLICIES)),
+            ("eval_fraction", 0 <= self.eval_fraction < 1, "a number in [0, 1), e.g. 0.1"),
+            ("clusters", self.clusters is None or self.clusters >= 1, "a whole number ≥ 1, or leave it out for automatic"),
+            ("max_tokens", self.max_tokens > 0, "a positive number of tokens"),
+            ("epochs", self.epochs > 0, "a positive number"),
+            ("outlier_z", self.outlier_z > 0, "a positive number, e.g. 3.5"),
+        ]
+        for name, ok, expected in checks:
+            if not ok:
+                raise UsageError(f"Invalid {name}: {getattr(self, name)!r}.", f"Use {expected}.")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Settings as plain JSON-able data."""
+        return asdict(self)
+
+
+@dataclass
+class Removal:
+    """An example taken out of the clean set, and why."""
+
+    index: int
+    reason: str  # exact_duplicate | near_duplicate
+    duplicate_of: int
+    similarity: float
+
+
+@dataclass
+class Flag:
+    """Something a curator should look at; flagged examples stay in the clean set."""
+
+    index: int
+    kind: str  # conflict | outlier | too_long | too_short | tiny_cluster
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class CurationResult:
+    """Everything one run found, indexed by position in `examples`."""
+
+    examples: list[Example]
+    config: CurateConfig
+    removals: list[Removal]
+    flags: list[Flag]
+    clustering: clustering.Clustering  # over kept examples (positions in `kept`)
+    kept: np.ndarray  # indices of kept examples, in input order
+    is_eval: np.ndarray  # over kept
+    tokens: Any  # curation.tokens.TokenCounts over examples
+    conflict_groups: list[list[int]]
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def train(self) -> list[Example]:
+        """Kept examples in the training split."""
+        return [self.examples[i] for i, e in zip(self.kept, self.is_eval) if not e]
+
+    @property
+    def eval(self) -> list[Example]:
+        """Kept examples in the evaluation split."""
+        return [self.examples[i] for i, e in zip(self.kept, self.is_eval) if e]
+
+
+@dataclass
+class Views:
+    """What dedupe compares: each example's input and output with shared boilerplate removed."""
+
+    inputs: list[str]
+    outputs: list[str]
+    exact_keys: list[str]
+
+
+def build_views(examples: Sequence[Example]) -> Views:
+    """Strip text repeated across many examples (system prompt, template, signature) from both sides."""
+    systems = [e.system_text for e in examples]
+    users = [e.input_text for e in examples]
+    outputs = [e.output_text for e in examples]
+    system_bp, user_bp, output_bp = find_boilerplate(systems), find_boilerplate(users), find_boilerplate(outputs)
+    inputs = [" ".join(p for p in (system_bp.strip(s), user_bp.strip(u)) if p) for s, u in zip(systems, users)]
+    exact = [dedupe.text_hash("\x1e".join(f"{m['role']}\x1f{m['content']}" for m in e.messages)) for e in examples]
+    return Views(inputs, [output_bp.strip(o) for o in outputs], exact)
+
+
+def curate(
+    examples: Sequence[Example],
+    config: CurateConfig | None = None,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+    embedder=None,
+    tokenizer=None,
+) -> CurationResult:
+    """Run the whole curation on validated examples; nothing here writes files."""
+    from curation.embed import Embedder
+    from curation.models import load_tokenizer
+    from curation.tokens import count_tokens
+
+    config = config or CurateConfig()
+    examples = list(examples)
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def step(name: str) -> None:
+        nonlocal clock
+        if cancel is not None and cancel.is_set():
+            raise CancelledError("Curation cancelled.", "Run it again: embeddings computed so far are cached.")
+        now = time.perf_counter()
+        timings[name] = round(now - clock, 3)
+        clock = now
+
+    def report(stage: str, done: int, total: int) -> None:
+        if progress:
+            progress(stage, done, total)
+
+    report("tokens", 0, 1)
+    tokens = count_tokens(examples, tokenizer or load_tokenizer(config.model))
+    report("tokens", 1, 1)
+    step("tokens")
+
+    views = build_views(examples)
+    exact_groups = dedupe.exact_duplicate_groups(views.exact_keys)
+    removals = [Removal(m, "exact_duplicate", g.keep, 1.0) for g in exact_groups for m in g.members]
+    survivors = np.setdiff1d(np.arange(len(examples)), [r.index for r in removals])
+    step("exact")
+
+    embedder = embedder or Embedder(config.embedder, cache_dir=config.cache_dir)
+    texts = views.inputs + views.outputs
+    vectors = embedder.encode(texts, progress=lambda d, t: report("embed", d, t), cancel=cancel)
+    v_in, v_out = vectors[: len(examples)], vectors[len(examples) :]
+    step("embed")
+
+    guard = [f"{views.inputs[i]} {views.outputs[i]}" for i in survivors]
+    lengths = [int(tokens.total[i]) for i in survivors]
+    report("dedupe", 0, 1)
+    pairs = dedupe.duplicate_pairs([v_in[survivors], v_out[survivors]], config.threshold, guard)
+    near_groups = dedupe.group_pairs(len(survivors), pairs, config.policy, lengths)
+    for g in near_groups:
+        removals += [Removal(int(survivors[m]), "near_duplicate", int(survivors[g.keep]), s) for m, s in zip(g.members, g.similarity)]
+    removed = {r.index for r in removals}
+    kept = np.array([i for i in range(len(examples)) if i not in removed], dtype=np.int64)
+    report("dedupe", 1, 1)
+    step("near")
+
+    conflict_groups, flags = find_conflicts(kept, v_in, v_out, views, config)
+    step("conflicts")
+
+    report("cluster", 0, 1)
+    result_clusters = clustering.cluster_embeddings(
+        v_in[kept], config.clusters, texts=[views.inputs[i] or examples[i].input_text for i in kept], seed=config.seed
+    )
+    report("cluster", 1, 1)
+    step("cluster")
+
+    flags += flag_examples(kept, v_in, v_out, tokens, result_clusters, config)
+    group_of = np.arange(len(kept))
+    position = {int(idx): p for p, idx in enumerate(kept)}
+    for g, members in enumerate(conflict_groups):
+        group_of[[position[m] for m in members]] = len(kept) + g
+    is_eval = group_split(result_clusters.labels, group_of, config.eval_fraction, config.seed)
+    step("split")
+    removals.sort(key=lambda r: r.index)
+    flags.sort(key=lambda f: (f.index, f.kind))
+    stats = {"timings": timings, "embedded": embedder.encoded, "embed_cache_hits": embedder.cache_hits, "embedder": embedder.name}
+    return CurationResult(examples, config, removals, flags, result_clusters, kept, is_eval, tokens, conflict_groups, stats)
+
+
+def find_conflicts(kept, v_in, v_out, views: Views, config: CurateConfig) -> tuple[list[list[int]], list[Flag]]:
+    """Groups of kept examples that ask the same thing but answer differently (flagged, never removed)."""
+    pairs = dedupe.neighbour_pairs(v_in[kept], config.conflict_threshold)
+    if not len(pairs.left):
+        return [], []
+    left, right = kept[pairs.left], kept[pairs.right]
+    same_input = dedupe.same_numbers(views.inputs, left, right)
+    out_sim = dedupe.pair_similarity(v_out, left, right)
+    differ = (out_sim < config.threshold) | ~dedupe.same_numbers(views.outputs, left, right)
+    hit = same_input & differ
+    conflict = dedupe.Pairs(pairs.left[hit], pairs.right[hit], pairs.similarity[hit])
+    if not len(conflict.left):
+        return [], []
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = len(kept)
+    graph = coo_matrix((np.ones(len(conflict.left)), (conflict.left, conflict.right)), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    involved = np.union1d(conflict.left, conflict.right)
+    groups = [sorted(int(kept[p]) for p in involved if labels[p] == lab) for lab in np.unique(labels[involved])]
+    flags = []
+    for g, members in enumerate(groups):
+        for m in members:
+            others = [o for o in members if o != m]
+            sims = [float(v_in[m] @ v_in[o]) for o in others]
+            outs = [float(v_out[m] @ v_out[o]) for o in others]
+            flags.append(Flag(m, "conflict", {"group": g, "with": others, "input_similarity": sims, "output_similarity": outs}))
+    return groups, flags
+
+
+def flag_examples(kept, v_in, v_out, tokens, result, config: CurateConfig) -> list[Flag]:
+    """Outliers (far from their cluster in input or output), very short replies, tiny clusters, too long."""
+    flags: list[Flag] = []
+    labels = result.labels
+    if len(kept) >= 10:
+        for view, vectors in (("input", v_in[kept]), ("output", v_out[kept])):
+            distance = clustering.centroid_distances(vectors, labels)
+            z = clustering.robust_z(distance)
+            for p in np.flatnonzero(z > config.outlier_z):
+                flags.append(Flag(int(kept[p]), "outlier", {"view": view, "distance": round(float(distance[p]), 3), "z": round(float(z[p]), 1), "cluster": int(labels[p])}))
+        reply = np.log1p(tokens.assistant[kept].astype(float))
+        z = clustering.robust_z(reply)
+        for p in np.flatnonzero(z < -config.outlier_z):
+            flags.append(Flag(int(kept[p]), "too_short", {"assistant_tokens": int(tokens.assistant[kept[p]]), "z": round(float(z[p]), 1)}))
+        tiny = max(2, int(0.01 * len(kept)))
+        for c in result.clusters:
+            if result.k > 1 and c.size <= tiny:
+                flags += [Flag(int(kept[p]), "tiny_cluster", {"cluster": c.id, "size": c.size}) for p in c.members]
+    for i in kept:
+        if tokens.total[i] > config.max_tokens:
+            flags.append(Flag(int(i), "too_long", {"tokens": int(tokens.total[i]), "max_tokens": config.max_tokens}))
+    return flags

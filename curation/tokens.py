@@ -1,0 +1,84 @@
+"""Token counts with the generator's own chat template, length statistics and training-cost estimates."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from curation.errors import ModelError
+from curation.example import Example
+from curation.models import TokenizerInfo
+
+
+@dataclass
+class TokenCounts:
+    """Per-example token counts: the whole templated conversation and the assistant (trained) part."""
+
+    total: np.ndarray
+    assistant: np.ndarray
+    model: str
+    context_length: int
+
+
+def count_tokens(examples: Sequence[Example], info: TokenizerInfo) -> TokenCounts:
+    """Tokens of each example rendered with the model's chat template, and of its assistant turns (+ end token)."""
+    tokenizer = info.tokenizer
+    if not getattr(tokenizer, "chat_template", None):
+        raise ModelError(
+            f"The tokenizer of {info.name} has no chat template, so training text cannot match serving text.",
+            "Use an instruction-tuned model (one whose tokenizer_config.json has a chat_template).",
+        )
+    if not examples:
+        empty = np.zeros(0, dtype=np.int64)
+        return TokenCounts(empty, empty, info.name, info.context_length)
+    rendered = tokenizer.apply_chat_template([e.messages for e in examples], tokenize=False)
+    total = np.array([len(ids) for ids in tokenizer(rendered, add_special_tokens=False)["input_ids"]], dtype=np.int64)
+    replies = [m["content"] for e in examples for m in e.messages if m["role"] == "assistant"]
+    owners = [i for i, e in enumerate(examples) for m in e.messages if m["role"] == "assistant"]
+    reply_tokens = [len(ids) + 1 for ids in tokenizer(replies, add_special_tokens=False)["input_ids"]]  # + end of turn
+    assistant = np.bincount(owners, weights=reply_tokens, minlength=len(examples)).astype(np.int64)
+    return TokenCounts(total, assistant, info.name, info.context_length)
+
+
+def summarise(values: np.ndarray) -> dict[str, float]:
+    """min / p10 / median / p90 / max / mean / total of a count array."""
+    if len(values) == 0:
+        return {"min": 0, "p10": 0, "median": 0, "p90": 0, "max": 0, "mean": 0.0, "total": 0}
+    p10, median, p90 = np.percentile(values, [10, 50, 90])
+    return {
+        "min": int(values.min()), "p10": float(p10), "median": float(median), "p90": float(p90),
+        "max": int(values.max()), "mean": round(float(values.mean()), 1), "total": int(values.sum()),
+    }
+
+
+def load_pricing(path: str | Path | None = None) -> dict:
+    """The editable pricing table (curation/data/pricing.json unless a path is given)."""
+    if path:
+        return json.loads(Path(path).read_text())
+    return json.loads(resources.files("curation").joinpath("data/pricing.json").read_text())
+
+
+def estimate_cost(train_tokens: int, epochs: int, pricing: dict) -> dict:
+    """Hosted fine-tuning price per model and local LoRA time for train_tokens × epochs."""
+    billed = train_tokens * epochs
+    local = pricing["local"]
+    seconds = billed / float(local["tokens_per_second"])
+    return {
+        "train_tokens": int(train_tokens),
+        "epochs": epochs,
+        "billed_tokens": int(billed),
+        "as_of": pricing.get("as_of"),
+        "currency": pricing.get("currency", "USD"),
+        "hosted": [
+            {**{k: v for k, v in row.items() if k != "per_1m_training_tokens"},
+             "per_1m_training_tokens": row["per_1m_training_tokens"],
+             "cost": round(billed / 1e6 * row["per_1m_training_tokens"], 2)}
+            for row in pricing["hosted"]
+        ],
+        "local": {**local, "seconds": round(seconds, 1), "hours": round(seconds / 3600, 2)},
+    }
