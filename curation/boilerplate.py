@@ -32,7 +32,7 @@ class Boilerplate:
     segments: frozenset[str]
     prefix: tuple[str, ...] = ()
 
-    def strip(self, text: str) -> str:
+    def remove(self, text: str) -> str:
         """The text without its boilerplate segments and template prefix."""
         kept = [s for s in _segments(text) if _norm(s) not in self.segments]
         if self.prefix and kept:

@@ -50,7 +50,7 @@ class Example:
         """Inverse of to_record, for files tunewise itself wrote."""
         return cls(
             id=str(record["id"]),
-            messages=[{"role": m["role"], "content": m["content"]} for m in record["messages"]],
+            messages=[dict(m) for m in record["messages"]],
             source=source,
             line=line,
             metadata=dict(record.get("metadata") or {}),

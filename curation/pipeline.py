@@ -117,9 +117,9 @@ def build_views(examples: Sequence[Example]) -> Views:
     users = [e.input_text for e in examples]
     outputs = [e.output_text for e in examples]
     system_bp, user_bp, output_bp = find_boilerplate(systems), find_boilerplate(users), find_boilerplate(outputs)
-    inputs = [" ".join(p for p in (system_bp.strip(s), user_bp.strip(u)) if p) for s, u in zip(systems, users)]
+    inputs = [" ".join(p for p in (system_bp.remove(s), user_bp.remove(u)) if p) for s, u in zip(systems, users)]
     exact = [dedupe.text_hash("\x1e".join(f"{m['role']}\x1f{m['content']}" for m in e.messages)) for e in examples]
-    return Views(inputs, [output_bp.strip(o) for o in outputs], exact)
+    return Views(inputs, [output_bp.remove(o) for o in outputs], exact)
 
 
 def curate(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -60,7 +59,7 @@ def load_pricing(path: str | Path | None = None) -> dict:
     """The editable pricing table (curation/data/pricing.json unless a path is given)."""
     if path:
         return json.loads(Path(path).read_text())
-    return json.loads(resources.files("curation").joinpath("data/pricing.json").read_text())
+    return json.loads((Path(__file__).parent / "data" / "pricing.json").read_text())
 
 
 def estimate_cost(train_tokens: int, epochs: int, pricing: dict) -> dict:

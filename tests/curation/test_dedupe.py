@@ -1,0 +1,101 @@
+"""Dedupe: the pure grouping logic, then real embeddings on planted duplicates and hard negatives."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from curation.dedupe import (
+    DuplicateGroup,
+    Pairs,
+    exact_duplicate_groups,
+    group_pairs,
+    near_duplicate_groups,
+    normalise_text,
+    numbers_in,
+)
+
+
+def test_normalise_ignores_case_width_and_spacing():
+    assert normalise_text("  Hello\tWORLD\n") == normalise_text("hello world")
+    assert normalise_text("ＡＢＣ") == "abc"
+
+
+def test_numbers_in_reads_ids_prices_and_sizes():
+    assert numbers_in("Order #1234 costs $1,299.50 for 64GB") == {"1234", "1299.50", "64"}
+    assert numbers_in("no digits") == frozenset()
+
+
+def test_exact_groups_keep_first_by_default_and_priority_when_given():
+    groups = exact_duplicate_groups(["a", "b", "a", "a", "c"])
+    assert groups == [DuplicateGroup(0, [2, 3], [1.0, 1.0], kind="exact")]
+    assert exact_duplicate_groups(["a", "b", "a"], priority=[1, 0, 5])[0].keep == 2
+
+
+def _pairs(edges):
+    left, right, sims = zip(*edges)
+    return Pairs(np.array(left), np.array(right), np.array(sims, dtype=np.float32))
+
+
+def test_group_removes_only_direct_duplicates_of_the_kept_example():
+    # a chain 0~1~2: 2 is not similar to 0, so keeping 0 removes 1 only; 2 stays (it is distinct from 0).
+    groups = group_pairs(3, _pairs([(0, 1, 0.95), (1, 2, 0.95)]))
+    removed = {m for g in groups for m in g.members}
+    assert removed == {1} and groups[0].keep == 0
+
+
+@pytest.mark.parametrize("policy,keep", [("first", 0), ("longest", 2), ("central", 1)])
+def test_keep_policies(policy, keep):
+    pairs = _pairs([(0, 1, 0.95), (1, 2, 0.96), (0, 2, 0.91)])
+    lengths = [10, 20, 30]
+    # make 1 the most central: strongest total similarity
+    pairs = Pairs(pairs.left, pairs.right, np.array([0.95, 0.99, 0.91], dtype=np.float32))
+    (group,) = group_pairs(3, pairs, policy, lengths)
+    assert group.keep == keep and sorted(group.members + [group.keep]) == [0, 1, 2]
+
+
+def test_all_views_must_agree():
+    rng = np.random.default_rng(0)
+    v_in = rng.normal(size=(4, 16)).astype(np.float32)
+    v_in[1] = v_in[0]
+    v_out = rng.normal(size=(4, 16)).astype(np.float32)
+    v_in /= np.linalg.norm(v_in, axis=1, keepdims=True)
+    v_out /= np.linalg.norm(v_out, axis=1, keepdims=True)
+    assert near_duplicate_groups([v_in], 0.9) and not near_duplicate_groups([v_in, v_out], 0.9)
+
+
+PARAPHRASES = [
+    ("How long does shipping to Germany take?", "How many days does delivery to Germany usually take?"),
+    (
+        "My e-bike battery drains overnight, what can I do?",
+        "The battery on my e-bike loses its charge overnight. Any fix?",
+    ),
+    (
+        "Can I change the delivery address after ordering?",
+        "Is it possible to update my shipping address once the order is placed?",
+    ),
+]
+DISTINCT = [
+    "How do I cancel my subscription?",
+    "What tyre pressure should I use for city riding?",
+    "Is the helmet machine washable?",
+    "Where is my order 1234?",
+    "Where is my order 5678?",
+]
+
+
+def test_real_embeddings_find_paraphrases_and_keep_distinct(embedder):
+    texts = [t for pair in PARAPHRASES for t in pair] + DISTINCT
+    vectors = embedder.encode(texts)
+    groups = near_duplicate_groups([vectors], 0.8, texts=texts)
+    found = {(g.keep, m) for g in groups for m in g.members}
+    assert {(0, 1), (2, 3), (4, 5)} <= found
+    removed = {m for g in groups for m in g.members}
+    assert not removed & set(range(6, len(texts))), "a distinct example was removed"
+
+
+def test_numbers_guard_keeps_different_products_apart(embedder):
+    texts = ["Apple iPhone 12 64GB Black", "Apple iPhone 12 128GB Black"]
+    vectors = embedder.encode(texts)
+    assert float(vectors[0] @ vectors[1]) > 0.9  # the embedding alone would merge them
+    assert near_duplicate_groups([vectors], 0.9, texts=texts) == []
