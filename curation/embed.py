@@ -95,7 +95,9 @@ class Embedder:
         """The loaded SentenceTransformer (loaded on first use)."""
         if self._model is None:
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
 
+            hf_logging.disable_progress_bar()  # our own progress bar reports embedding; weight loading is noise
             try:
                 self._model = SentenceTransformer(self.source, device=self.device, trust_remote_code=False)
             except (OSError, ValueError) as exc:
@@ -159,3 +161,30 @@ class Embedder:
         for i, key in enumerate(keys):
             out[i] = computed[key] if key in computed else self.cache.get(key)
         return out
+
+    def encode_long(
+        self,
+        texts: Sequence[str],
+        window_words: int = 160,
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> np.ndarray:
+        """Like encode, but a text past the model's window (256 word pieces for MiniLM) is embedded in
+        windows of words and averaged, so a difference at its end still counts."""
+        pieces: list[str] = []
+        owner: list[int] = []
+        for i, text in enumerate(texts):
+            words = text.split()
+            if len(words) <= window_words:
+                pieces.append(text)
+                owner.append(i)
+                continue
+            for start in range(0, len(words), window_words):
+                pieces.append(" ".join(words[start : start + window_words]))
+                owner.append(i)
+        vectors = self.encode(pieces, progress, cancel)
+        if len(pieces) == len(texts):
+            return vectors
+        sums = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
+        np.add.at(sums, np.array(owner), vectors)
+        return sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)

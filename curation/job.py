@@ -20,7 +20,7 @@ from curation.validate import Problem
 
 OUTPUT_FILES = (
     "clean.jsonl", "removed.jsonl", "flags.jsonl", "clusters.json", "train.jsonl", "eval.jsonl",
-    "report.json", "report.md", "settings.json",
+    "report.json", "report.md", "settings.json", "per_example.jsonl",
 )
 
 
@@ -75,6 +75,7 @@ def run_curation(
     skip_invalid: bool = False,
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
+    embedder=None,
 ) -> JobResult:
     """Load and validate the files, curate the valid examples, write every output into out_dir."""
     from curation.models import load_tokenizer
@@ -92,7 +93,7 @@ def run_curation(
         raise InvalidData(loaded.problems, loaded.n_records)
     if not loaded.examples:
         raise DataError("No valid examples to curate.", "Check the input files (see the problems above).")
-    result = curate(loaded.examples, config, progress=progress, cancel=cancel, tokenizer=tokenizer)
+    result = curate(loaded.examples, config, progress=progress, cancel=cancel, embedder=embedder, tokenizer=tokenizer)
     inputs = [
         {"file": f, "format": fmt_, "examples": sum(1 for e in loaded.examples if e.source == f)}
         for f, fmt_ in loaded.formats.items()
@@ -137,10 +138,33 @@ def output_texts(result: CurationResult, report: dict[str, Any], rejected: list[
         "report.json": json.dumps(report, indent=2, ensure_ascii=False),
         "report.md": render_markdown(report, result),
         "settings.json": json.dumps(result.config.to_dict(), indent=2),
+        "per_example.jsonl": _jsonl(per_example_rows(result)),
     }
     if rejected:
         files["rejected.jsonl"] = _jsonl(r.to_dict() for r in rejected)
     return files
+
+
+def per_example_rows(result: CurationResult) -> list[dict[str, Any]]:
+    """One row per valid input example: tokens, status, cluster, split and flags (for review tools)."""
+    ids = [e.id for e in result.examples]
+    removed = {r.index: r for r in result.removals}
+    placed = {int(i): (int(c), bool(e)) for i, c, e in zip(result.kept, result.clustering.labels, result.is_eval)}
+    flags: dict[int, list[str]] = {}
+    for f in result.flags:
+        flags.setdefault(f.index, []).append(f.kind)
+    rows = []
+    for i, example in enumerate(result.examples):
+        cluster, is_eval = placed.get(i, (None, None))
+        row = {"id": ids[i], "source": example.source, "line": example.line,
+               "tokens": int(result.tokens.total[i]), "assistant_tokens": int(result.tokens.assistant[i])}
+        if i in removed:
+            row |= {"status": "removed", "reason": removed[i].reason, "duplicate_of": ids[removed[i].duplicate_of]}
+        else:
+            row |= {"status": "kept", "cluster": cluster, "split": "eval" if is_eval else "train"}
+        row["flags"] = sorted(set(flags.get(i, [])))
+        rows.append(row)
+    return rows
 
 
 def _with_ids(details: dict[str, Any], ids: list[str]) -> dict[str, Any]:

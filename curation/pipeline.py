@@ -165,7 +165,7 @@ def curate(
 
     embedder = embedder or Embedder(config.embedder, cache_dir=config.cache_dir)
     texts = views.inputs + views.outputs
-    vectors = embedder.encode(texts, progress=lambda d, t: report("embed", d, t), cancel=cancel)
+    vectors = embedder.encode_long(texts, progress=lambda d, t: report("embed", d, t), cancel=cancel)
     v_in, v_out = vectors[: len(examples)], vectors[len(examples) :]
     step("embed")
 

@@ -31,7 +31,7 @@ def curated(tmp_path_factory):
 def test_writes_every_output(curated):
     out, _ = curated
     for name in ("clean.jsonl", "removed.jsonl", "flags.jsonl", "clusters.json", "train.jsonl", "eval.jsonl",
-                 "report.json", "report.md", "settings.json"):
+                 "report.json", "report.md", "settings.json", "per_example.jsonl"):
         assert (out / name).exists(), name
     assert not list(out.glob(".tunewise-*")), "staging folder left behind"
 
