@@ -6,15 +6,34 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
 
 POLICIES = ("first", "longest", "central")
 IVF_ABOVE = 50_000  # exact inner-product search below this many vectors, IVF above (faiss wiki guidance)
+SMALL_JOB = 5_000
 
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_NUMBER = re.compile(r"\d{1,3}(?:,\s?\d{3})+(?:\.\d+)?|\d+(?:[.,]\d+)*")  # "89,148" = "89, 148"
 _SPACE = re.compile(r"\s+")
+# "three times" = "3 times"; "one" is left out: it is far more often a pronoun than a number.
+_NUMBER_WORDS = {w: str(i) for i, w in enumerate(
+    "zero _ two three four five six seven eight nine ten eleven twelve".split()) if w != "_"}
+_NUMBER_WORD = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b")
+# Two questions that embed alike but ask for a different kind of answer ("Who founded X?" / "When was X
+# founded?") are different examples; seen among SQuAD questions at cosine 0.90-0.97 (bench/curate.py).
+_QUESTION_KINDS = [
+    (kind, re.compile(pattern, re.IGNORECASE))
+    for kind, pattern in (
+        ("person", r"\bwho(m|se)?\b|\b(what|which) (person|man|woman|group|company|team|player|artist)\b"),
+        ("time", r"\bwhen\b|\b(what|which) (year|date|day|month|century|decade|time|period|season)\b"),
+        ("place", r"\bwhere\b|\b(what|which) (city|country|state|place|region|town|location|continent|venue|stadium)\b"),
+        ("quantity", r"\bhow (many|much|long|far|big|large|old|often|fast|high|tall|heavy)\b|\bwhat (percentage|percent|number|amount|size)\b"),
+        ("reason", r"\bwhy\b|\bfor what reason\b"),
+        ("manner", r"\bhow (do|does|did|can|could|should|would|is|are|was|were|to)\b"),
+    )
+]
 
 
 @dataclass
@@ -48,7 +67,14 @@ def text_hash(text: str) -> str:
 
 def numbers_in(text: str) -> frozenset[str]:
     """The numbers a text states (order ids, sizes, prices, dates): texts that differ here say different things."""
-    return frozenset(n.replace(",", "") for n in _NUMBER.findall(text))
+    digits = {re.sub(r"[,\s]", "", n) for n in _NUMBER.findall(text)}
+    words = {_NUMBER_WORDS[w] for w in _NUMBER_WORD.findall(text.lower())}
+    return frozenset(digits | words)
+
+
+def question_kinds(text: str) -> frozenset[str]:
+    """What kinds of answer an English question asks for (person, time, place, quantity, reason, manner)."""
+    return frozenset(kind for kind, pattern in _QUESTION_KINDS if pattern.search(text))
 
 
 def exact_duplicate_groups(keys: Sequence[str], priority: Sequence[float] | None = None) -> list[DuplicateGroup]:
@@ -63,6 +89,20 @@ def exact_duplicate_groups(keys: Sequence[str], priority: Sequence[float] | None
             members = [i for i in items if i != keep]
             groups.append(DuplicateGroup(keep, members, [1.0] * len(members), kind="exact"))
     return sorted(groups, key=lambda g: g.keep)
+
+
+@contextmanager
+def faiss_threads(n_items: int):
+    """One OpenMP thread for small jobs: FAISS's spinning threads slow small searches 5-10x on a busy machine."""
+    import faiss
+
+    before = faiss.omp_get_max_threads()
+    if n_items < SMALL_JOB:
+        faiss.omp_set_num_threads(1)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(before)
 
 
 def build_index(vectors: np.ndarray, seed: int = 0):
@@ -89,7 +129,8 @@ def neighbour_pairs(vectors: np.ndarray, threshold: float, k: int = 20) -> Pairs
         empty = np.zeros(0, dtype=np.int64)
         return Pairs(empty, empty, np.zeros(0, dtype=np.float32))
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-    sims, idx = build_index(vectors).search(vectors, min(k + 1, n))
+    with faiss_threads(n):
+        sims, idx = build_index(vectors).search(vectors, min(k + 1, n))
     rows = np.repeat(np.arange(n), idx.shape[1])
     cols, sims = idx.ravel(), sims.ravel()
     keep = (cols >= 0) & (cols != rows) & (sims >= threshold)
@@ -105,14 +146,24 @@ def pair_similarity(vectors: np.ndarray, left: np.ndarray, right: np.ndarray) ->
 
 def same_numbers(texts: Sequence[str], left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """Whether each pair of texts states the same numbers."""
-    numbers = [numbers_in(t) for t in texts]
-    return np.array([numbers[a] == numbers[b] for a, b in zip(left, right)], dtype=bool)
+    numbers = {int(i): numbers_in(texts[i]) for i in np.union1d(left, right)}
+    return np.array(
+        [numbers[a] == numbers[b] for a, b in zip(left.tolist(), right.tolist())],
+        dtype=bool,
+    )
+
+
+def same_specifics(texts: Sequence[str], left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Whether each pair states the same numbers and, for questions, asks for the same kind of answer."""
+    kinds = {int(i): question_kinds(texts[i]) for i in np.union1d(left, right)}
+    same_kind = np.array([kinds[a] == kinds[b] for a, b in zip(left.tolist(), right.tolist())], dtype=bool)
+    return same_kind & same_numbers(texts, left, right) if len(same_kind) else same_kind
 
 
 def duplicate_pairs(
     views: Sequence[np.ndarray], threshold: float, texts: Sequence[str] | None = None, k: int = 20
 ) -> Pairs:
-    """Pairs similar in every view (≥ threshold) and, when texts are given, stating the same numbers."""
+    """Pairs similar in every view (≥ threshold) and, when texts are given, agreeing on specifics (same_specifics)."""
     pairs = neighbour_pairs(views[0], threshold, k)
     score = pairs.similarity
     ok = np.ones(len(score), dtype=bool)
@@ -121,7 +172,7 @@ def duplicate_pairs(
         ok &= other >= threshold
         score = np.minimum(score, other)
     if texts is not None and len(score):
-        ok &= same_numbers(texts, pairs.left, pairs.right)
+        ok &= same_specifics(texts, pairs.left, pairs.right)
     return Pairs(pairs.left[ok], pairs.right[ok], score[ok])
 
 
@@ -179,6 +230,6 @@ def near_duplicate_groups(
     policy: str = "first",
     lengths: Sequence[int] | None = None,
 ) -> list[DuplicateGroup]:
-    """Near-duplicate groups: similar in every view and, with texts, stating the same numbers."""
+    """Near-duplicate groups: similar in every view and, with texts, agreeing on numbers and question kind."""
     pairs = duplicate_pairs(views, threshold, texts, k)
     return group_pairs(len(views[0]), pairs, policy, lengths)

@@ -13,6 +13,8 @@ from curation.dedupe import (
     near_duplicate_groups,
     normalise_text,
     numbers_in,
+    question_kinds,
+    same_specifics,
 )
 
 
@@ -99,3 +101,16 @@ def test_numbers_guard_keeps_different_products_apart(embedder):
     vectors = embedder.encode(texts)
     assert float(vectors[0] @ vectors[1]) > 0.9  # the embedding alone would merge them
     assert near_duplicate_groups([vectors], 0.9, texts=texts) == []
+
+
+def test_question_kinds():
+    assert question_kinds("Who founded the Muslim Brotherhood?") == {"person"}
+    assert question_kinds("When was the Muslim Brotherhood founded?") == {"time"}
+    assert question_kinds("How many days does delivery take?") == question_kinds("How long does shipping take?")
+
+
+def test_specifics_guard_blocks_different_questions_and_numbers():
+    texts = ["Who founded the club?", "When was the club founded?", "The population was 89,148.",
+             "The population was 89, 148.", "Order 12 shipped", "Order 13 shipped"]
+    ok = same_specifics(texts, np.array([0, 2, 4]), np.array([1, 3, 5]))
+    assert ok.tolist() == [False, True, False]
