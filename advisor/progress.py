@@ -30,7 +30,9 @@ def cli_progress() -> Iterator:
     def update(stage: str, done: int, total: int) -> None:
         if stage not in tasks:
             tasks[stage] = bars.add_task(STAGES.get(stage, stage), total=max(total, 1))
-        bars.update(tasks[stage], completed=done, total=max(total, 1))
+        if total == 0:  # nothing to do (e.g. every embedding cached): show the stage as complete
+            done = total = 1
+        bars.update(tasks[stage], completed=done, total=total)
 
     with bars:
         yield update

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from curation.dedupe import build_index, faiss_threads
+
 SILHOUETTE_SAMPLE = 2000  # points used to score each candidate k
 MAX_K = 30
 
@@ -34,16 +36,17 @@ class Clustering:
     method: str = "auto"
 
 
-def kmeans(vectors: np.ndarray, k: int, seed: int = 0, niter: int = 25) -> tuple[np.ndarray, np.ndarray]:
+def kmeans(vectors: np.ndarray, k: int, seed: int = 0, niter: int = 25, nredo: int = 3) -> tuple[np.ndarray, np.ndarray]:
     """Spherical k-means with FAISS; returns (labels, unit-norm centroids)."""
     import faiss
 
     km = faiss.Kmeans(
-        vectors.shape[1], k, niter=niter, seed=seed, spherical=True, nredo=3, verbose=False,
+        vectors.shape[1], k, niter=niter, seed=seed, spherical=True, nredo=nredo, verbose=False,
         min_points_per_centroid=1, max_points_per_centroid=256,
     )
-    km.train(np.ascontiguousarray(vectors, dtype=np.float32))
-    _, labels = km.index.search(np.ascontiguousarray(vectors, dtype=np.float32), 1)
+    with faiss_threads(len(vectors)):
+        km.train(np.ascontiguousarray(vectors, dtype=np.float32))
+        _, labels = km.index.search(np.ascontiguousarray(vectors, dtype=np.float32), 1)
     return labels.ravel().astype(np.int64), km.centroids
 
 
@@ -54,7 +57,7 @@ def candidate_ks(n: int) -> list[int]:
 
 
 def choose_k(vectors: np.ndarray, seed: int = 0) -> tuple[int, dict[int, float]]:
-    """The k with the best mean silhouette (cosine) on a sample; returns (k, scores)."""
+    """The k with the best mean silhouette (cosine) on a sample, the largest within 2% of it; returns (k, scores)."""
     from sklearn.metrics import silhouette_score
 
     rng = np.random.default_rng(seed)
@@ -67,7 +70,9 @@ def choose_k(vectors: np.ndarray, seed: int = 0) -> tuple[int, dict[int, float]]
         scores[k] = float(silhouette_score(sample, labels, metric="cosine"))
     if not scores:
         return 1, scores
-    return max(scores, key=scores.get), scores
+    best = max(scores.values())
+    # Silhouette is flat on text embeddings: among near-ties prefer the finer clustering (more useful to review).
+    return max(k for k, s in scores.items() if s >= best - 0.02 * abs(best)), scores
 
 
 def class_tfidf_keywords(texts: Sequence[str], labels: np.ndarray, top: int = 6) -> dict[int, list[str]]:
@@ -104,7 +109,7 @@ def cluster_embeddings(
         k, scores = choose_k(vectors, seed)
         method = "silhouette"
     k = max(1, min(k, n))
-    labels, centroids = kmeans(vectors, k, seed) if k > 1 else (np.zeros(n, dtype=np.int64), None)
+    labels, centroids = kmeans(vectors, k, seed, niter=50, nredo=10) if k > 1 else (np.zeros(n, dtype=np.int64), None)
     if centroids is None:
         centroids = vectors.mean(axis=0, keepdims=True)
     return _summarise(vectors, labels, centroids, texts, scores, method)
@@ -127,15 +132,15 @@ def _summarise(vectors, labels, centroids, texts, scores, method) -> Clustering:
     return Clustering(labels, len(present), centroids, clusters, scores, method)
 
 
-def centroid_distances(vectors: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Cosine distance of each vector to the mean of its own cluster (in this vector space)."""
-    out = np.zeros(len(vectors), dtype=np.float32)
-    for c in np.unique(labels):
-        members = labels == c
-        centre = vectors[members].mean(axis=0)
-        centre /= max(float(np.linalg.norm(centre)), 1e-12)
-        out[members] = 1.0 - vectors[members] @ centre
-    return out
+def neighbour_distance(vectors: np.ndarray, k: int = 5) -> np.ndarray:
+    """Cosine distance to the k nearest other vectors, averaged (cleanlab's out-of-distribution score)."""
+    n = len(vectors)
+    if n < 2:
+        return np.zeros(n, dtype=np.float32)
+    with faiss_threads(n):
+        sims, idx = build_index(np.ascontiguousarray(vectors, dtype=np.float32)).search(vectors, min(k + 1, n))
+    others = np.where(idx == np.arange(n)[:, None], np.nan, sims)[:, : min(k + 1, n)]
+    return (1.0 - np.nanmean(others, axis=1)).astype(np.float32)
 
 
 def robust_z(values: np.ndarray) -> np.ndarray:

@@ -130,7 +130,7 @@ class Embedder:
                 unique[key] = text
         self.cache_hits += len(set(keys)) - len(unique)
         computed: dict[str, np.ndarray] = {}
-        todo = list(unique.items())
+        todo = sorted(unique.items(), key=lambda kv: len(kv[1]))  # similar lengths share a batch: less padding
         total = len(todo)
         if progress:
             progress(0, total)

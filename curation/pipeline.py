@@ -12,6 +12,7 @@ import numpy as np
 
 from curation import cluster as clustering
 from curation import dedupe
+from curation.anomalies import dominant_language, symbol_ratio
 from curation.boilerplate import find_boilerplate
 from curation.errors import CancelledError, UsageError
 from curation.example import Example
@@ -25,6 +26,7 @@ class CurateConfig:
     """Settings of one curation run (saved next to its outputs)."""
 
     threshold: float = field(default=0.9, metadata={"help": "cosine similarity (input and output) above which two examples are near duplicates"})
+    review_threshold: float = field(default=0.8, metadata={"help": "pairs between this and threshold are flagged possible_duplicate for a curator to decide (never removed)"})
     conflict_threshold: float = field(default=0.95, metadata={"help": "input similarity above which two examples ask the same thing; differing outputs are then a conflict"})
     policy: str = field(default="first", metadata={"help": "which example of a duplicate group is kept: first, longest or central"})
     eval_fraction: float = field(default=0.1, metadata={"help": "share of kept examples held out for evaluation"})
@@ -34,19 +36,20 @@ class CurateConfig:
     model: str | None = field(default=None, metadata={"help": "generator whose tokenizer and chat template count tokens; None = packaged SmolLM2-135M-Instruct"})
     max_tokens: int = field(default=2048, metadata={"help": "training sequence length: longer examples are flagged too_long"})
     epochs: int = field(default=3, metadata={"help": "epochs assumed by the cost estimate"})
-    outlier_z: float = field(default=3.5, metadata={"help": "robust z-score of centroid distance above which an example is an outlier"})
+    outlier_z: float = field(default=3.0, metadata={"help": "robust z-score of the distance to the 5 nearest examples (per view) above which an example is an outlier"})
     cache_dir: str | None = field(default=None, metadata={"help": "embedding cache folder; None = ~/.cache/tunewise/embeddings"})
 
     def __post_init__(self) -> None:
         checks = [
             ("threshold", 0 < self.threshold <= 1, "a number in (0, 1], e.g. 0.9"),
             ("conflict_threshold", 0 < self.conflict_threshold <= 1, "a number in (0, 1], e.g. 0.95"),
+            ("review_threshold", 0 < self.review_threshold <= self.threshold, "a number in (0, threshold], e.g. 0.8"),
             ("policy", self.policy in dedupe.POLICIES, "one of " + ", ".join(dedupe.POLICIES)),
             ("eval_fraction", 0 <= self.eval_fraction < 1, "a number in [0, 1), e.g. 0.1"),
             ("clusters", self.clusters is None or self.clusters >= 1, "a whole number ≥ 1, or leave it out for automatic"),
             ("max_tokens", self.max_tokens > 0, "a positive number of tokens"),
             ("epochs", self.epochs > 0, "a positive number"),
-            ("outlier_z", self.outlier_z > 0, "a positive number, e.g. 3.5"),
+            ("outlier_z", self.outlier_z > 0, "a positive number, e.g. 3.0"),
         ]
         for name, ok, expected in checks:
             if not ok:
@@ -72,7 +75,7 @@ class Flag:
     """Something a curator should look at; flagged examples stay in the clean set."""
 
     index: int
-    kind: str  # conflict | outlier | too_long | too_short | tiny_cluster
+    kind: str  # possible_duplicate | conflict | outlier | too_long | too_short | tiny_cluster | language | unusual_text
     details: dict[str, Any] = field(default_factory=dict)
 
 
@@ -172,7 +175,9 @@ def curate(
     guard = [f"{views.inputs[i]} {views.outputs[i]}" for i in survivors]
     lengths = [int(tokens.total[i]) for i in survivors]
     report("dedupe", 0, 1)
-    pairs = dedupe.duplicate_pairs([v_in[survivors], v_out[survivors]], config.threshold, guard)
+    candidates = dedupe.duplicate_pairs([v_in[survivors], v_out[survivors]], min(config.review_threshold, config.threshold), guard)
+    sure = candidates.similarity >= config.threshold
+    pairs = dedupe.Pairs(candidates.left[sure], candidates.right[sure], candidates.similarity[sure])
     near_groups = dedupe.group_pairs(len(survivors), pairs, config.policy, lengths)
     for g in near_groups:
         removals += [Removal(int(survivors[m]), "near_duplicate", int(survivors[g.keep]), s) for m, s in zip(g.members, g.similarity)]
@@ -181,7 +186,13 @@ def curate(
     report("dedupe", 1, 1)
     step("near")
 
-    conflict_groups, flags = find_conflicts(kept, v_in, v_out, views, config)
+    flags = [
+        Flag(int(survivors[b]), "possible_duplicate", {"with": [int(survivors[a])], "similarity": round(float(sim), 4)})
+        for a, b, sim in zip(candidates.left[~sure], candidates.right[~sure], candidates.similarity[~sure])
+        if survivors[a] not in removed and survivors[b] not in removed
+    ]
+    conflict_groups, conflict_flags = find_conflicts(kept, v_in, v_out, views, config)
+    flags += conflict_flags
     step("conflicts")
 
     report("cluster", 0, 1)
@@ -192,6 +203,8 @@ def curate(
     step("cluster")
 
     flags += flag_examples(kept, v_in, v_out, tokens, result_clusters, config)
+    flags += flag_text([examples[i] for i in kept], kept, config)
+    step("flags")
     group_of = np.arange(len(kept))
     position = {int(idx): p for p, idx in enumerate(kept)}
     for g, members in enumerate(conflict_groups):
@@ -210,7 +223,7 @@ def find_conflicts(kept, v_in, v_out, views: Views, config: CurateConfig) -> tup
     if not len(pairs.left):
         return [], []
     left, right = kept[pairs.left], kept[pairs.right]
-    same_input = dedupe.same_numbers(views.inputs, left, right)
+    same_input = dedupe.same_specifics(views.inputs, left, right)
     out_sim = dedupe.pair_similarity(v_out, left, right)
     differ = (out_sim < config.threshold) | ~dedupe.same_numbers(views.outputs, left, right)
     hit = same_input & differ
@@ -235,19 +248,37 @@ def find_conflicts(kept, v_in, v_out, views: Views, config: CurateConfig) -> tup
     return groups, flags
 
 
+def flag_text(kept_examples: Sequence[Example], kept: np.ndarray, config: CurateConfig) -> list[Flag]:
+    """A reply or input in another language than the rest, and inputs/outputs that read like logs or code."""
+    flags: list[Flag] = []
+    if len(kept) < 10:
+        return flags
+    for view, texts in (("input", [e.input_text for e in kept_examples]), ("output", [e.output_text for e in kept_examples])):
+        langs, main = dominant_language(texts)
+        for p, lang in enumerate(langs):
+            if main and lang and lang != main:
+                flags.append(Flag(int(kept[p]), "language", {"view": view, "language": lang, "expected": main}))
+        ratio = symbol_ratio(texts)
+        z = clustering.robust_z(ratio)
+        for p in np.flatnonzero((z > config.outlier_z) & (ratio > 0.10)):
+            flags.append(Flag(int(kept[p]), "unusual_text", {"view": view, "symbol_ratio": round(float(ratio[p]), 3), "z": round(float(z[p]), 1)}))
+    return flags
+
+
 def flag_examples(kept, v_in, v_out, tokens, result, config: CurateConfig) -> list[Flag]:
-    """Outliers (far from their cluster in input or output), very short replies, tiny clusters, too long."""
+    """Outliers (far from their nearest neighbours in input or output), very short replies, tiny clusters, too long."""
     flags: list[Flag] = []
     labels = result.labels
     if len(kept) >= 10:
         for view, vectors in (("input", v_in[kept]), ("output", v_out[kept])):
-            distance = clustering.centroid_distances(vectors, labels)
+            distance = clustering.neighbour_distance(vectors)
             z = clustering.robust_z(distance)
             for p in np.flatnonzero(z > config.outlier_z):
-                flags.append(Flag(int(kept[p]), "outlier", {"view": view, "distance": round(float(distance[p]), 3), "z": round(float(z[p]), 1), "cluster": int(labels[p])}))
+                flags.append(Flag(int(kept[p]), "outlier", {"view": view, "neighbour_distance": round(float(distance[p]), 3), "z": round(float(z[p]), 1), "cluster": int(labels[p])}))
         reply = np.log1p(tokens.assistant[kept].astype(float))
         z = clustering.robust_z(reply)
-        for p in np.flatnonzero(z < -config.outlier_z):
+        short = tokens.assistant[kept] < np.median(tokens.assistant[kept]) / 4  # unusual *and* much shorter
+        for p in np.flatnonzero((z < -config.outlier_z) & short):
             flags.append(Flag(int(kept[p]), "too_short", {"assistant_tokens": int(tokens.assistant[kept[p]]), "z": round(float(z[p]), 1)}))
         tiny = max(2, int(0.01 * len(kept)))
         for c in result.clusters:

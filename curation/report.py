@@ -76,8 +76,10 @@ def render_markdown(report: dict[str, Any], result: CurationResult | None = None
         "",
         "## Needs a look",
         "",
+        f"- Possible duplicates (similar, below the removal threshold): {c.get('flagged_possible_duplicate', 0)}",
         f"- Conflicts (same input, different output): {c.get('flagged_conflict', 0)} examples in {c['conflict_groups']} groups",
         f"- Outliers: {c.get('flagged_outlier', 0)}; very short replies: {c.get('flagged_too_short', 0)}; "
+        f"other language: {c.get('flagged_language', 0)}; log- or code-like text: {c.get('flagged_unusual_text', 0)}; "
         f"in tiny clusters: {c.get('flagged_tiny_cluster', 0)}",
         f"- Longer than {t['max_tokens']} tokens: {c.get('flagged_too_long', 0)}",
         "",
