@@ -1,0 +1,63 @@
+"""`tunewise curate`: validate, dedupe, cluster and split a dataset."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from advisor.cli import handle_errors, stderr_console
+
+
+@click.command()
+@click.argument("data", nargs=-1, required=True, type=click.Path())
+@click.option("--out", "out_dir", default="curated", show_default=True, type=click.Path(file_okay=False), help="Output folder (created; inputs are never modified).")
+@click.option("--format", "fmt", type=click.Choice(["chat", "completion", "alpaca", "sharegpt", "csv"]), help="Input format (default: detected per file).")
+@click.option("--input-column", help="CSV/TSV column holding the input.")
+@click.option("--output-column", help="CSV/TSV column holding the expected output.")
+@click.option("--system-column", help="CSV/TSV column holding a system prompt.")
+@click.option("--skip-invalid", is_flag=True, help="Continue without invalid records; write them verbatim with reasons to rejected.jsonl.")
+@click.option("--threshold", default=0.9, show_default=True, type=float, help="Near-duplicate cosine similarity, required of both input and output.")
+@click.option("--review-threshold", default=0.8, show_default=True, type=float, help="Pairs between this and --threshold are flagged possible_duplicate, not removed.")
+@click.option("--conflict-threshold", default=0.95, show_default=True, type=float, help="Input similarity at which differing outputs count as a conflict.")
+@click.option("--policy", default="first", show_default=True, type=click.Choice(["first", "longest", "central"]), help="Which example of a duplicate group to keep.")
+@click.option("--eval-fraction", default=0.1, show_default=True, type=float, help="Share of kept examples held out for evaluation.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed for the split and k-means.")
+@click.option("--clusters", type=int, help="Number of clusters (default: chosen by silhouette).")
+@click.option("--embedder", help="Sentence-transformers folder or hub id (default: packaged all-MiniLM-L6-v2).")
+@click.option("--model", help="Model whose tokenizer and chat template count tokens (default: packaged SmolLM2-135M-Instruct).")
+@click.option("--outlier-z", default=3.0, show_default=True, type=float, help="How unusual (robust z of distance to nearest examples) an outlier must be.")
+@click.option("--max-tokens", default=2048, show_default=True, type=int, help="Training sequence length; longer examples are flagged.")
+@click.option("--epochs", default=3, show_default=True, type=int, help="Epochs assumed by the cost estimate.")
+@click.option("--cache-dir", type=click.Path(file_okay=False), help="Embedding cache folder (default: ~/.cache/tunewise/embeddings).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout (progress stays on stderr).")
+@handle_errors
+def curate(data, out_dir, fmt, input_column, output_column, system_column, skip_invalid, threshold, review_threshold, conflict_threshold,
+           policy, eval_fraction, seed, clusters, embedder, model, outlier_z, max_tokens, epochs, cache_dir, as_json) -> None:
+    """Validate, dedupe, cluster and split examples; write clean/train/eval files and a report.
+
+    Exit codes: 0 ok, 1 data errors (nothing written unless --skip-invalid), 2 usage.
+    """
+    from advisor.progress import cli_progress
+    from curation.job import run_curation
+    from curation.pipeline import CurateConfig
+
+    config = CurateConfig(
+        threshold=threshold, review_threshold=review_threshold, conflict_threshold=conflict_threshold, policy=policy, eval_fraction=eval_fraction, seed=seed,
+        clusters=clusters, embedder=embedder, model=model, outlier_z=outlier_z, max_tokens=max_tokens, epochs=epochs, cache_dir=cache_dir,
+    )
+    with cli_progress() as progress:
+        job = run_curation(
+            data, out_dir, config, fmt, (input_column, output_column, system_column), skip_invalid, progress=progress
+        )
+    if as_json:
+        click.echo(json.dumps(job.report, indent=2, ensure_ascii=False))
+        return
+    from rich.console import Console
+    from rich.markdown import Markdown
+
+    console = Console()
+    if job.loaded.problems:
+        stderr_console().print(f"Skipped {len(job.loaded.rejected)} invalid record(s); see {job.out_dir / 'rejected.jsonl'}")
+    console.print(Markdown((job.out_dir / "report.md").read_text()))
+    console.print(f"Wrote {', '.join(sorted(p.name for p in job.out_dir.iterdir() if p.is_file()))} to {job.out_dir}/")

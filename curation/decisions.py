@@ -1,0 +1,96 @@
+"""A curator's keep/remove decisions: marks over a curation run, applied on export, never destructive."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from curation.errors import DataError
+
+DECISIONS = ("keep", "remove")
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write text to path via a temporary file in the same folder and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
+
+
+def load_decisions(path: str | Path) -> dict[str, str]:
+    """Decisions saved in a project (id → keep/remove); an absent file means none."""
+    path = Path(path)
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path} is not valid JSON ({exc}).", "Fix or delete the file; it only holds review marks.") from exc
+    bad = {k: v for k, v in data.items() if v not in DECISIONS}
+    if bad:
+        raise DataError(f"{path}: unknown decision(s) {bad}.", "Each value must be 'keep' or 'remove'.")
+    return dict(data)
+
+
+def save_decisions(path: str | Path, decisions: dict[str, str]) -> None:
+    """Save decisions atomically as JSON."""
+    _write_atomic(Path(path), json.dumps(dict(sorted(decisions.items())), indent=2) + "\n")
+
+
+@dataclass
+class ExportSummary:
+    """What an export wrote."""
+
+    out_dir: Path
+    kept: int
+    removed: int
+    restored: list[str]
+    dropped: list[str]
+
+
+def export_with_decisions(curated: str | Path, decisions: dict[str, str], out_dir: str | Path | None = None) -> ExportSummary:
+    """Write clean/train/eval/removed.jsonl with decisions applied, leaving the curation outputs untouched.
+
+    A restored duplicate joins the split of the twin it duplicates (so it cannot leak into eval); an example
+    the curator removes goes to removed.jsonl with reason "curator".
+    """
+    curated = Path(curated)
+    out = Path(out_dir) if out_dir else curated / "export"
+    if not (curated / "clean.jsonl").exists():
+        raise DataError(f"No curation outputs in {curated}.", "Run `tunewise curate DATA --out DIR` first.")
+    clean = _read_jsonl(curated / "clean.jsonl")
+    removed = _read_jsonl(curated / "removed.jsonl")
+    eval_ids = {r["id"] for r in _read_jsonl(curated / "eval.jsonl")}
+    known = {r["id"] for r in clean} | {r["id"] for r in removed}
+    unknown = sorted(set(decisions) - known)
+    if unknown:
+        raise DataError(f"Decisions name ids that are not in {curated}: {', '.join(unknown[:5])}.", "Re-run curation or clear those marks.")
+    fields = ("id", "messages", "metadata")
+    restored = [r for r in removed if decisions.get(r["id"]) == "keep"]
+    dropped_ids = {i for i, d in decisions.items() if d == "remove"}
+    kept = [r for r in clean if r["id"] not in dropped_ids] + [{k: r[k] for k in fields if k in r} for r in restored]
+    for r in restored:
+        if r.get("duplicate_of") in eval_ids:
+            eval_ids.add(r["id"])
+    still_removed = [r for r in removed if decisions.get(r["id"]) != "keep"]
+    still_removed += [{"id": r["id"], "reason": "curator", "duplicate_of": None, "similarity": None, **r} for r in clean if r["id"] in dropped_ids]
+
+    def lines(rows):
+        return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+
+    _write_atomic(out / "clean.jsonl", lines(kept))
+    _write_atomic(out / "train.jsonl", lines(r for r in kept if r["id"] not in eval_ids))
+    _write_atomic(out / "eval.jsonl", lines(r for r in kept if r["id"] in eval_ids))
+    _write_atomic(out / "removed.jsonl", lines(still_removed))
+    return ExportSummary(out, len(kept), len(still_removed), [r["id"] for r in restored], sorted(dropped_ids))
