@@ -75,14 +75,23 @@ def choose_k(vectors: np.ndarray, seed: int = 0) -> tuple[int, dict[int, float]]
     return max(k for k, s in scores.items() if s >= best - 0.02 * abs(best)), scores
 
 
+def _stop_words() -> list[str]:
+    """English stop words plus the greetings and contractions that fill chat data."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    chat = "hi hello hey thanks thank please dear regards cheers i'm it's i've i'll i'd you're you'll we're we'll we've don't can't won't didn't doesn't isn't that's there's let's".split()
+    return sorted(ENGLISH_STOP_WORDS | set(chat))
+
+
 def class_tfidf_keywords(texts: Sequence[str], labels: np.ndarray, top: int = 6) -> dict[int, list[str]]:
     """Top words per cluster by class-based TF-IDF (BERTopic's c-TF-IDF: tf · log(1 + A / f))."""
     from sklearn.feature_extraction.text import CountVectorizer
 
+    _STOP_WORDS = _stop_words()
     ids = sorted(set(labels.tolist()))
     documents = [" ".join(texts[i] for i in np.flatnonzero(labels == c)) for c in ids]
     try:
-        vectorizer = CountVectorizer(stop_words="english", ngram_range=(1, 2), min_df=1, token_pattern=r"(?u)\b[^\W\d_][\w'-]+\b")
+        vectorizer = CountVectorizer(stop_words=_STOP_WORDS, ngram_range=(1, 2), min_df=1, token_pattern=r"(?u)\b[^\W\d_][\w'-]+\b")
         counts = vectorizer.fit_transform(documents).astype(np.float64).toarray()
     except ValueError:  # only stop words / empty texts
         return {c: [] for c in ids}
