@@ -46,7 +46,7 @@ def cli() -> None:
 
 
 # Each job is a module in advisor/commands exposing one click command or group named like the module.
-COMMANDS = ("curate",)
+COMMANDS = ("curate", "advise")
 
 
 def _register() -> None:

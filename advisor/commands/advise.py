@@ -1,0 +1,123 @@
+"""`tunewise advise`: prompting, RAG or fine-tuning? An explained verdict from the interview answers and the data."""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+
+from advisor.cli import handle_errors, stderr_console
+
+DEFAULT_ANSWERS = "answers.yaml"
+
+
+def ask_questions(answers, console, only_missing: bool = True) -> int:
+    """Ask the questions that apply and are unanswered on the command line (prompts on stderr); return how many were answered."""
+    from curation.errors import UsageError
+
+    asked = 0
+    for question in answers.questions:
+        if not question.applies(answers) or (only_missing and answers.answered(question.id)):
+            continue
+        console.print(f"\n[bold]{question.text}[/]", highlight=False)
+        console.print(f"[dim]Why we ask: {question.help}[/]", highlight=False)
+        for n, option in enumerate(question.options, 1):
+            console.print(f"  {n}. {option.label} [dim]({option.value})[/]", highlight=False)
+        kind = {"yesno": " [yes/no]", "number": " (a number)"}.get(question.kind, "")
+        while True:
+            raw = click.prompt(f"Answer{kind}, or Enter to skip", default="", show_default=False, err=True)
+            try:
+                answers.set(question.id, raw)
+            except UsageError as exc:
+                console.print(f"[red]{exc.message}[/] {exc.hint or ''}", highlight=False)
+                continue
+            asked += answers.answered(question.id)
+            break
+    return asked
+
+
+def _evidence(data: str, curated_out: str | None, skip_invalid: bool):
+    """Evidence from a curation output folder, or from curating a data file (into curated_out or a temporary folder)."""
+    from advisor.progress import cli_progress
+    from advisor.recommend import evidence_from_curation_dir
+    from curation.errors import UsageError
+    from curation.job import run_curation
+
+    path = Path(data)
+    if not path.exists():
+        raise UsageError(f"--data {data}: no such file or folder.", "Give a data file (.jsonl, .json, .csv) or a `tunewise curate` output folder.")
+    if path.is_dir():
+        if not (path / "report.json").is_file():
+            raise UsageError(f"--data {data} is a folder without report.json.",
+                             "Give a data file, or a folder written by `tunewise curate`.")
+        return evidence_from_curation_dir(path)
+    with tempfile.TemporaryDirectory(prefix="tunewise-advise-") as tmp:
+        out = Path(curated_out) if curated_out else Path(tmp)
+        with cli_progress() as progress:
+            run_curation([str(path)], out, skip_invalid=skip_invalid, progress=progress)
+        evidence = evidence_from_curation_dir(out)
+    evidence.source = str(out) if curated_out else str(path)
+    return evidence
+
+
+@click.command()
+@click.option("--answers", "answers_path", type=click.Path(dir_okay=False), help="Interview answers (YAML). Default: ./answers.yaml if present.")
+@click.option("--data", type=click.Path(), help="A data file to curate and measure, or a `tunewise curate` output folder to read.")
+@click.option("--curated-out", type=click.Path(file_okay=False), help="Keep the curation of a --data file in this folder (default: a temporary one).")
+@click.option("--skip-invalid", is_flag=True, help="Curate --data without its invalid records instead of stopping.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False), help="Also write the Markdown report to this file (atomically).")
+@click.option("--ask/--no-ask", default=None, help="Ask unanswered questions here (default: only when stdin is a terminal).")
+@click.option("--save-answers", type=click.Path(dir_okay=False), help="Save the answers, including any just given, to this YAML file.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout (prompts and progress stay on stderr).")
+@handle_errors
+def advise(answers_path, data, curated_out, skip_invalid, report_path, ask, save_answers, as_json) -> None:
+    """Recommend prompting, RAG, fine-tuning or a combination, with reasons, warnings, costs and next steps.
+
+    Without a terminal (CI, pipes) it never waits for input: unanswered questions lower the confidence and are listed.
+    Exit codes: 0 ok, 1 data errors, 2 usage.
+    """
+    from advisor.interview import Answers, load_answers
+    from advisor.interview import save_answers as write_answers
+    from advisor.recommend import recommend
+    from advisor.report import render_markdown, report_json, write_text_atomic
+    from curation.errors import UsageError
+
+    err = stderr_console()
+    if answers_path is None and Path(DEFAULT_ANSWERS).is_file():
+        answers_path = DEFAULT_ANSWERS
+    # --save-answers may name the answers file itself (that is how an interview is resumed); nothing else overwrites an input.
+    protected = {"--report": (answers_path, data), "--save-answers": (data,)}
+    for option, target in (("--report", report_path), ("--save-answers", save_answers)):
+        if target and any(p and Path(p).resolve() == Path(target).resolve() for p in protected[option]):
+            raise UsageError(f"{option} {target} would overwrite an input.", f"Choose another file for {option}.")
+    answers = load_answers(answers_path) if answers_path else Answers({})
+    if ask is None:
+        ask = sys.stdin.isatty()
+    asked = 0
+    if ask and answers.missing():
+        err.print(f"[bold]{len(answers.missing())} question(s) to answer[/] (Enter skips one).", highlight=False)
+        asked = ask_questions(answers, err)
+    if asked and not save_answers:
+        err.print("[dim]These answers are not saved: add --save-answers answers.yaml to keep them.[/]", highlight=False)
+    if save_answers:
+        write_answers(answers, save_answers)
+        err.print(f"Saved answers to {save_answers}", highlight=False)
+    evidence = _evidence(data, curated_out, skip_invalid) if data else None
+    rec = recommend(answers, evidence)
+    if rec.missing:
+        err.print(f"[yellow]{len(rec.missing)} key question(s) unanswered[/] ({', '.join(rec.missing)}): the confidence is "
+                  f"lowered. Answer them in {answers_path or DEFAULT_ANSWERS}, or run on a terminal to be asked.", highlight=False)
+    markdown = render_markdown(rec, answers, evidence)
+    if report_path:
+        write_text_atomic(report_path, markdown)
+        err.print(f"Wrote {report_path}", highlight=False)
+    if as_json:
+        click.echo(json.dumps(report_json(rec, answers, evidence), indent=2, ensure_ascii=False))
+        return
+    from rich.console import Console
+    from rich.markdown import Markdown
+
+    Console().print(Markdown(markdown))
