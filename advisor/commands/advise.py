@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from advisor.cli import handle_errors, stderr_console
+from advisor.clitools import handle_errors, stderr_console
 
 DEFAULT_ANSWERS = "answers.yaml"
 

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from advisor.cli import handle_errors, stderr_console
+from advisor.clitools import handle_errors, stderr_console
 
 
 @click.command()
