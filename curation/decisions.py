@@ -9,14 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from curation.errors import DataError
+from curation.jsonl import dumps_lines, read_jsonl
 
 DECISIONS = ("keep", "remove")
 
 
-def _read_jsonl(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -69,9 +66,9 @@ def export_with_decisions(curated: str | Path, decisions: dict[str, str], out_di
     out = Path(out_dir) if out_dir else curated / "export"
     if not (curated / "clean.jsonl").exists():
         raise DataError(f"No curation outputs in {curated}.", "Run `tunewise curate DATA --out DIR` first.")
-    clean = _read_jsonl(curated / "clean.jsonl")
-    removed = _read_jsonl(curated / "removed.jsonl")
-    eval_ids = {r["id"] for r in _read_jsonl(curated / "eval.jsonl")}
+    clean = read_jsonl(curated / "clean.jsonl")
+    removed = read_jsonl(curated / "removed.jsonl")
+    eval_ids = {r["id"] for r in read_jsonl(curated / "eval.jsonl")}
     known = {r["id"] for r in clean} | {r["id"] for r in removed}
     unknown = sorted(set(decisions) - known)
     if unknown:
@@ -86,11 +83,8 @@ def export_with_decisions(curated: str | Path, decisions: dict[str, str], out_di
     still_removed = [r for r in removed if decisions.get(r["id"]) != "keep"]
     still_removed += [{"id": r["id"], "reason": "curator", "duplicate_of": None, "similarity": None, **r} for r in clean if r["id"] in dropped_ids]
 
-    def lines(rows):
-        return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
-
-    _write_atomic(out / "clean.jsonl", lines(kept))
-    _write_atomic(out / "train.jsonl", lines(r for r in kept if r["id"] not in eval_ids))
-    _write_atomic(out / "eval.jsonl", lines(r for r in kept if r["id"] in eval_ids))
-    _write_atomic(out / "removed.jsonl", lines(still_removed))
+    _write_atomic(out / "clean.jsonl", dumps_lines(kept))
+    _write_atomic(out / "train.jsonl", dumps_lines(r for r in kept if r["id"] not in eval_ids))
+    _write_atomic(out / "eval.jsonl", dumps_lines(r for r in kept if r["id"] in eval_ids))
+    _write_atomic(out / "removed.jsonl", dumps_lines(still_removed))
     return ExportSummary(out, len(kept), len(still_removed), [r["id"] for r in restored], sorted(dropped_ids))

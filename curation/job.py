@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from curation.errors import DataError, UsageError
+from curation.jsonl import dumps_lines
 from curation.load import LoadResult, Rejected, load_files
 from curation.pipeline import CurateConfig, CurationResult, Progress, curate
 from curation.report import build_report, render_markdown
@@ -103,25 +104,21 @@ def run_curation(
     return JobResult(out, report, result, loaded)
 
 
-def _jsonl(rows) -> str:
-    return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
-
-
 def output_texts(result: CurationResult, report: dict[str, Any], rejected: list[Rejected]) -> dict[str, str]:
     """The content of every output file, by name."""
     examples = result.examples
     ids = [e.id for e in examples]
     kept = [examples[i] for i in result.kept]
     files = {
-        "clean.jsonl": _jsonl(e.to_record() for e in kept),
-        "train.jsonl": _jsonl(e.to_record() for e in result.train),
-        "eval.jsonl": _jsonl(e.to_record() for e in result.eval),
-        "removed.jsonl": _jsonl(
+        "clean.jsonl": dumps_lines(e.to_record() for e in kept),
+        "train.jsonl": dumps_lines(e.to_record() for e in result.train),
+        "eval.jsonl": dumps_lines(e.to_record() for e in result.eval),
+        "removed.jsonl": dumps_lines(
             {"id": ids[r.index], "reason": r.reason, "duplicate_of": ids[r.duplicate_of], "similarity": round(r.similarity, 4),
              "source": examples[r.index].source, "line": examples[r.index].line, **examples[r.index].to_record()}
             for r in result.removals
         ),
-        "flags.jsonl": _jsonl({"id": ids[f.index], "kind": f.kind, **_with_ids(f.details, ids)} for f in result.flags),
+        "flags.jsonl": dumps_lines({"id": ids[f.index], "kind": f.kind, **_with_ids(f.details, ids)} for f in result.flags),
         "clusters.json": json.dumps(
             {
                 "k": result.clustering.k,
@@ -138,10 +135,10 @@ def output_texts(result: CurationResult, report: dict[str, Any], rejected: list[
         "report.json": json.dumps(report, indent=2, ensure_ascii=False),
         "report.md": render_markdown(report, result),
         "settings.json": json.dumps(result.config.to_dict(), indent=2),
-        "per_example.jsonl": _jsonl(per_example_rows(result)),
+        "per_example.jsonl": dumps_lines(per_example_rows(result)),
     }
     if rejected:
-        files["rejected.jsonl"] = _jsonl(r.to_dict() for r in rejected)
+        files["rejected.jsonl"] = dumps_lines(r.to_dict() for r in rejected)
     return files
 
 

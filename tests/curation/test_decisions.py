@@ -54,3 +54,10 @@ def test_save_load_roundtrip_and_validation(tmp_path):
 def test_unknown_ids_rejected(curated):
     with pytest.raises(DataError, match="zzz"):
         export_with_decisions(curated, {"zzz": "keep"})
+
+
+def test_jsonl_never_splits_a_record_on_unicode_line_breaks():
+    from curation.jsonl import dumps_line
+
+    line = dumps_line({"text": "a\x85b\u2028c\u2029d é"})
+    assert len(line.splitlines()) == 1 and json.loads(line)["text"] == "a\x85b\u2028c\u2029d é"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import string
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from curation.errors import DataError
@@ -23,8 +23,10 @@ garbage = st.binary(max_size=60).map(lambda b: b.decode("latin-1"))
 lines = st.lists(st.one_of(chat, chat, garbage), min_size=1, max_size=14)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(lines=lines, duplicate=st.booleans())
+@example(lines=["\x00\x85", '{"messages": [{"role": "user", "content": "0"}, {"role": "assistant", "content": "0"}]}'], duplicate=False)
 def test_never_crashes_and_nothing_is_lost(tmp_path_factory, embedder, lines, duplicate):
     folder = tmp_path_factory.mktemp("prop")
     data = folder / "data.jsonl"
