@@ -23,6 +23,9 @@ $(STAMP): pyproject.toml
 	touch $@
 
 demo: setup
+	$(VENV)/bin/tunewise app out/demo --sample
+
+curate-demo: setup
 	$(VENV)/bin/tunewise curate samples/support/examples.jsonl --out out/support
 
 test: setup

@@ -7,14 +7,20 @@ import click
 from advisor.clitools import handle_errors, stderr_console  # noqa: F401  (re-exported for commands)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="tunewise")
-def cli() -> None:
-    """tunewise: decide between prompting, RAG and fine-tuning from your own data, then do it well."""
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """tunewise: decide between prompting, RAG and fine-tuning from your own data, then do it well.
+
+    Without a command it opens the app (same as `tunewise app`).
+    """
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(cli.commands["app"])
 
 
 # Each job is a module in advisor/commands exposing one click command or group named like the module.
-COMMANDS = ("curate", "advise")
+COMMANDS = ("curate", "advise", "app")
 
 
 def _register() -> None:

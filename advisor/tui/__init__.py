@@ -1,0 +1,1 @@
+"""The tunewise terminal app (Textual): project → interview → data → recommendation → run."""

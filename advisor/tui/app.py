@@ -1,0 +1,164 @@
+"""The tunewise app: project → interview → data → recommendation → run, resumable, errors as notices."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from functools import partial
+from pathlib import Path
+
+from textual.app import App
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from advisor.project import STEPS, Project, create_sample_project, is_project, open_or_create
+from advisor.tui.screens.base import PaletteCommand, StepScreen
+from curation.errors import TunewiseError
+
+
+class TunewiseCommands(Provider):
+    """Command palette entries: go to a step, plus whatever the current screen offers (curate, export, copy…)."""
+
+    def commands(self) -> list[PaletteCommand]:
+        app = self.app
+        commands = list(app.step_commands()) if isinstance(app, TunewiseApp) else []
+        if isinstance(self.screen, StepScreen):
+            commands += list(self.screen.palette_commands())
+        return commands
+
+    async def discover(self) -> Hits:
+        for command in self.commands():
+            yield DiscoveryHit(command.title, command.callback, help=command.help)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for command in self.commands():
+            score = matcher.match(command.title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(command.title), command.callback, help=command.help)
+
+
+class TunewiseApp(App[None]):
+    """The whole flow; `project_dir` opens (or creates) a project and resumes it, `sample` starts it on the sample."""
+
+    TITLE = "tunewise"
+    CSS_PATH = "app.tcss"
+    COMMANDS = App.COMMANDS | {TunewiseCommands}
+    BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True)]
+
+    def __init__(self, project_dir: str | Path | None = None, sample: bool = False, embedder=None) -> None:
+        super().__init__()
+        self.project_dir = Path(project_dir) if project_dir is not None else None
+        self.sample = sample
+        self.project: Project | None = None
+        self._embedder = embedder
+        self._embedder_lock = threading.Lock()
+
+    def on_mount(self) -> None:
+        if self.project_dir is None:
+            self.goto("project")
+            return
+        try:
+            if self.sample and not is_project(self.project_dir):
+                project = create_sample_project(self.project_dir)
+            else:
+                project = open_or_create(self.project_dir)
+        except TunewiseError as exc:
+            self.report_error(exc)
+            self.goto("project")
+            return
+        self.open(project)
+
+    # --- the flow -----------------------------------------------------------------------------------
+
+    def open(self, project: Project) -> None:
+        """Make this the current project and resume it where it was left."""
+        self.project = project
+        self.sub_title = project.name
+        self.goto(project.state.screen if project.state.screen != "project" else "interview")
+
+    def goto(self, step: str, result: object = None) -> None:
+        """Show a step (replacing the current one) and remember it in the project, so reopening resumes there.
+
+        `result` is what the previous step's screen returned (the run step takes the recommendation's path from it).
+        """
+        if step != "project" and self.project is None:
+            step = "project"
+        try:
+            screen = self._make(step, result)
+            if self.project is not None and step != "project":
+                self.project.reach(step)
+        except TunewiseError as exc:
+            self.report_error(exc)
+            if len(self.screen_stack) <= 1 and step != "project":  # nothing shown yet: let the user pick a project
+                self.goto("project")
+            return
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        self.push_screen(screen, partial(self._finished, step))
+
+    def _make(self, step: str, result: object = None) -> StepScreen:
+        """The screen of a step (screen modules are imported on first use, to start fast)."""
+        project = self.project
+        if step == "project":
+            from advisor.tui.screens.project import ProjectScreen
+
+            return ProjectScreen()
+        if step == "interview":
+            from advisor.tui.screens.interview import InterviewScreen
+
+            return InterviewScreen(project, project.load_answers(), project.state.question)
+        if step == "data":
+            from advisor.tui.screens.data import DataScreen
+
+            return DataScreen(project)
+        if step == "recommendation":
+            from advisor.tui.screens.recommendation import RecommendationScreen
+
+            return RecommendationScreen(project)
+        from advisor.tui.screens.run import RunScreen
+
+        return RunScreen(project, getattr(result, "path", None))
+
+    def _finished(self, step: str, result: object) -> None:
+        """A step's screen was dismissed with its result: go on to the next step."""
+        if step == "project":
+            if isinstance(result, Project):
+                self.open(result)
+            return
+        if step != "run":
+            self.goto(STEPS[STEPS.index(step) + 1], result)
+
+    def step_commands(self) -> Iterable[PaletteCommand]:
+        """'Go to …' for every step."""
+        for step in STEPS:
+            if step == "project" or self.project is not None:
+                yield PaletteCommand(f"Go to {step}", f"Show the {step} step", partial(self.goto, step))
+
+    def action_goto(self, step: str) -> None:
+        self.goto(step)
+
+    # --- services for screens -----------------------------------------------------------------------
+
+    def report_error(self, exc: BaseException) -> None:
+        """An error as a notice: the library's message and hint, or the exception for anything unexpected."""
+        if isinstance(exc, TunewiseError):
+            text = exc.message + (f"\n{exc.hint}" if exc.hint else "")
+            self.notify(text, title=exc.title, severity="error", timeout=10)
+        else:
+            self.notify(f"{type(exc).__name__}: {exc}", title="Unexpected error", severity="error", timeout=10)
+
+    def get_embedder(self):
+        """The sentence embedder, loaded once per session (called from worker threads)."""
+        with self._embedder_lock:
+            if self._embedder is None:
+                from curation.embed import Embedder
+
+                self._embedder = Embedder()
+            return self._embedder
+
+
+def run_app(project_dir: str | Path | None = None, sample: bool = False) -> None:
+    """Run the app in the terminal."""
+    TunewiseApp(project_dir, sample).run()
+

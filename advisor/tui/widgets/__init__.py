@@ -1,0 +1,1 @@
+"""Widgets of the tunewise app: they render what a screen gives them and post messages; screens decide."""

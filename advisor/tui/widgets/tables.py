@@ -1,0 +1,129 @@
+"""Tables of what curation found: clusters, conflicts (with a keep/remove toggle), flags, validation problems."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import DataTable
+
+from advisor.tui.widgets.example import short, turn
+
+FLAG_TEXT = {
+    "outlier": "far from every other example",
+    "too_short": "much shorter reply than usual",
+    "too_long": "longer than the training length",
+    "tiny_cluster": "in a very small cluster",
+    "language": "another language than the rest",
+    "unusual_text": "reads like logs or code",
+}
+
+
+class ClusterTable(DataTable):
+    """Clusters of kept examples: size, keywords and the most typical example."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        self.add_column("#", key="id")
+        self.add_column("size", key="size")
+        self.add_column("keywords", key="keywords")
+        self.add_column("typical example", key="medoid")
+
+    def show(self, clusters: list[dict[str, Any]], records: dict[str, dict[str, Any]]) -> None:
+        """Render clusters as written to clusters.json."""
+        self.clear()
+        for c in clusters:
+            medoid = c.get("medoid", "")
+            question = short(turn(records.get(medoid), "user"), 40)
+            self.add_row(str(c["id"]), str(c["size"]), short(", ".join(c.get("keywords", [])[:4]), 28), f"{medoid}: {question}", key=str(c["id"]))
+
+
+class ConflictTable(DataTable):
+    """Examples that ask the same thing and answer differently, grouped; Enter/space flips one kept/removed."""
+
+    BINDINGS = [Binding("space", "toggle", "Keep/remove")]
+
+    class Toggled(Message):
+        """The curator asked to flip an example between kept and removed."""
+
+        def __init__(self, example_id: str) -> None:
+            super().__init__()
+            self.example_id = example_id
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        self.add_column("grp", key="group")
+        self.add_column("status", key="status", width=11)
+        self.add_column("example", key="id")
+        self.add_column("reply", key="reply")
+
+    def show(self, groups: list[list[str]], records: dict[str, dict[str, Any]], labels: dict[str, str]) -> None:
+        """Render conflict groups (lists of ids); labels maps id → status."""
+        row = self.cursor_row
+        self.clear()
+        for g, members in enumerate(groups):
+            for example_id in members:
+                self.add_row(str(g + 1), labels.get(example_id, ""), example_id, short(turn(records.get(example_id), "assistant"), 44), key=example_id)
+        if self.row_count:
+            self.move_cursor(row=min(max(row, 0), self.row_count - 1))
+
+    @on(DataTable.RowSelected)
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_toggle()
+
+    def action_toggle(self) -> None:
+        """Ask the screen to flip the highlighted example."""
+        if self.row_count:
+            key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key
+            self.post_message(self.Toggled(str(key.value)))
+
+
+class FlagTable(DataTable):
+    """Everything else flagged for a look: outliers, short replies, tiny clusters, language, log-like text."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        self.add_column("example", key="id")
+        self.add_column("flag", key="kind")
+        self.add_column("why", key="why")
+
+    def show(self, flags: list[dict[str, Any]]) -> None:
+        """Render flag rows as written to flags.jsonl."""
+        self.clear()
+        for f in flags:
+            self.add_row(f["id"], f["kind"], _why(f))
+
+
+DETAIL_NAMES = {"view": "", "z": "z", "tokens": "tokens", "assistant_tokens": "reply tokens", "size": "size",
+                "language": "language", "expected": "expected", "symbol_ratio": "symbols", "cluster": "cluster"}
+
+
+def _why(flag: dict[str, Any]) -> str:
+    """The flag in words, with its telling details (which side, how unusual)."""
+    text = FLAG_TEXT.get(flag["kind"], "")
+    details = [f"{name} {flag[key]}".strip() for key, name in DETAIL_NAMES.items() if key in flag and not isinstance(flag[key], (list, dict))]
+    return short(f"{text} ({', '.join(details)})" if details else text, 60)
+
+
+class ProblemTable(DataTable):
+    """Validation problems, one per row: where, what, and how to fix it."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        self.add_column("where", key="where")
+        self.add_column("problem", key="message")
+        self.add_column("fix", key="hint")
+
+    def show(self, problems: list[dict[str, Any]]) -> None:
+        """Render problems as in report.json (file, line, message, hint)."""
+        self.clear()
+        for p in problems:
+            where = f"{_name(p.get('file', ''))}:{p.get('line', '')}"
+            self.add_row(where, short(p.get("message", ""), 40), short(p.get("hint", ""), 40))
+
+
+def _name(path: str) -> str:
+    return path.replace("\\", "/").rsplit("/", 1)[-1]
