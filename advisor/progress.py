@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-STAGES = {"tokens": "Counting tokens", "embed": "Embedding", "dedupe": "Finding duplicates", "cluster": "Clustering"}
+STAGES = {
+    "tokens": "Counting tokens", "embed": "Embedding", "dedupe": "Finding duplicates", "cluster": "Clustering",
+    "read": "Reading documents", "index": "Indexing", "search": "Searching", "generate": "Generating",
+}
 
 
 @contextmanager
