@@ -1,0 +1,30 @@
+"""`tunewise export-data`: curated train/eval data in openai, alpaca or sharegpt format."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from advisor.clitools import handle_errors
+
+
+@click.command("export-data")
+@click.argument("data", type=click.Path())
+@click.option("--format", "fmt", required=True, type=click.Choice(["openai", "alpaca", "sharegpt"]), help="Target format.")
+@click.option("--out", "out_dir", default="export", show_default=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the eval split when DATA is a single file.")
+@click.option("--json", "as_json", is_flag=True, help="Print the written files as JSON on stdout.")
+@handle_errors
+def export_data(data, fmt, out_dir, seed, as_json) -> None:
+    """Write PROJECT's curated train/eval sets (or a data file, split here) for hosted providers and other trainers."""
+    from training.export_data import export_data as write
+    from training.finetune import load_training_data
+
+    loaded = load_training_data(data, seed=seed)
+    written = write({"train": loaded.train, "eval": loaded.eval}, fmt, out_dir)
+    counts = {"train": len(loaded.train), "eval": len(loaded.eval)}
+    if as_json:
+        click.echo(json.dumps({"format": fmt, "files": [str(p) for p in written], "examples": counts}, indent=2))
+    else:
+        click.echo(f"Wrote {counts['train']} train and {counts['eval']} eval examples as {fmt}: {', '.join(map(str, written))}")

@@ -1,0 +1,154 @@
+"""`tunewise finetune`: train a LoRA adapter on curated data into PROJECT/runs/NAME/."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from advisor.clitools import handle_errors, stderr_console
+
+# Options that, given explicitly with --resume, override the run's saved settings (others are fixed by the run).
+_RESUME_OVERRIDES = ("epochs", "max_steps")
+
+
+def project_for(data: str, project: str | None) -> Path:
+    """Where runs go: --project, else the project folder given as DATA, else the current folder."""
+    if project:
+        return Path(project)
+    return Path(data) if Path(data).is_dir() else Path(".")
+
+
+def _training_bar(console):
+    """A rich bar showing step / total, loss and ETA."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(
+        TextColumn("{task.description:<12}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+        console=console, transient=False,
+    )
+
+
+@click.command()
+@click.argument("data", type=click.Path())
+@click.option("--model", help="Base model folder or hub id (default: packaged SmolLM2-135M-Instruct; never remote code).")
+@click.option("--name", help="Run name (default: run-DATE-TIME); the run goes to PROJECT/runs/NAME/.")
+@click.option("--project", type=click.Path(file_okay=False), help="Project folder for runs/ (default: DATA if it is a folder, else the current folder).")
+@click.option("--resume", is_flag=True, help="Continue the run (--name, or the latest unfinished one) from its latest checkpoint.")
+@click.option("--epochs", type=float, default=3.0, show_default=True, help="Passes over the training set.")
+@click.option("--max-steps", type=int, default=0, show_default=True, help="Stop after N optimizer steps (0 = all epochs).")
+@click.option("--rank", type=int, default=8, show_default=True, help="LoRA rank.")
+@click.option("--alpha", type=int, default=16, show_default=True, help="LoRA alpha (scale = alpha / rank).")
+@click.option("--dropout", type=float, default=0.05, show_default=True, help="LoRA dropout.")
+@click.option("--target-modules", help="Comma-separated module names to adapt (default: the architecture's attention projections).")
+@click.option("--lr", "learning_rate", type=float, default=2e-4, show_default=True, help="Peak learning rate.")
+@click.option("--batch-size", type=int, default=8, show_default=True, help="Examples per forward pass.")
+@click.option("--grad-accum", type=int, default=1, show_default=True, help="Forward passes per optimizer step.")
+@click.option("--eval-steps", type=int, default=20, show_default=True, help="Evaluate and checkpoint every N steps.")
+@click.option("--patience", type=int, default=3, show_default=True, help="Early stopping: evaluations without improvement (0 = off).")
+@click.option("--max-length", type=int, help="Longest sequence in tokens; longer examples are skipped (default: curation's max_tokens, else 2048).")
+@click.option("--packing", is_flag=True, help="One padding-free row per batch instead of padded, length-grouped batches (for very uneven lengths).")
+@click.option("--precision", type=click.Choice(["auto", "bf16", "fp32"]), default="auto", show_default=True,
+              help="auto: bf16 autocast where the GPU/CPU computes bf16 natively, else fp32.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for LoRA init, data order and the eval split of a data file.")
+@click.option("--eval-fraction", type=float, default=0.1, show_default=True, help="Share held out for eval when DATA is a single file.")
+@click.option("--json", "as_json", is_flag=True, help="Print the final metrics as JSON on stdout (progress stays on stderr).")
+@click.pass_context
+@handle_errors
+def finetune(ctx, data, model, name, project, resume, epochs, max_steps, rank, alpha, dropout, target_modules, learning_rate,
+             batch_size, grad_accum, eval_steps, patience, max_length, packing, precision, seed, eval_fraction, as_json) -> None:
+    """Fine-tune a LoRA adapter on PROJECT (a curated folder) or a JSONL data file.
+
+    Ctrl-C saves a checkpoint and exits (code 130); run again with --resume to continue.
+    Exit codes: 0 done (or early-stopped), 1 data/model error, 2 usage, 130 interrupted.
+    """
+    import threading
+
+    from curation.errors import UsageError
+    from training import runs
+    from training.finetune import cancel_on_sigint, load_training_data
+    from training.finetune import finetune as run_finetune
+    from training.lora_config import LoraSettings
+
+    root = runs.runs_root(project_for(data, project))
+    if resume and not name:
+        unfinished = [r for r in runs.list_runs(root.parent) if r.status in ("running", "interrupted")]
+        if not unfinished:
+            raise UsageError(f"No unfinished run to resume in {root}.", "Pass --name, or start a new run without --resume.")
+        name = unfinished[-1].name
+    name = runs.validate_run_name(name or runs.new_run_name())
+    training_data = load_training_data(data, eval_fraction=eval_fraction, seed=seed)
+    if resume and (root / name / runs.SETTINGS_FILE).exists():
+        saved = json.loads((root / name / runs.SETTINGS_FILE).read_text())
+        explicit = {k: v for k, v in (("epochs", epochs), ("max_steps", max_steps))
+                    if ctx.get_parameter_source(k) == click.core.ParameterSource.COMMANDLINE}
+        settings = LoraSettings.from_dict(saved | explicit)
+    else:
+        settings = LoraSettings(
+            model=model, rank=rank, alpha=alpha, dropout=dropout,
+            target_modules=[m.strip() for m in target_modules.split(",") if m.strip()] if target_modules else None,
+            learning_rate=learning_rate, epochs=epochs, max_steps=max_steps, batch_size=batch_size, grad_accum=grad_accum,
+            eval_steps=eval_steps, early_stopping_patience=patience,
+            max_length=max_length or training_data.max_tokens or 2048, packing=packing, precision=precision, seed=seed,
+        )
+    console = stderr_console()
+    console.print(f"Fine-tuning on {training_data.source}: {len(training_data.train)} train, {len(training_data.eval)} eval "
+                  f"-> {root / name}", highlight=False)
+    bar = _training_bar(console)
+    tasks: dict[str, int] = {}
+    losses = {"loss": "-", "eval": "-"}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = bar.add_task({"train": "Training", "tokenize": "Tokenising"}.get(stage, stage), total=max(total, 1), info="")
+        bar.update(tasks[stage], completed=done, total=max(total, 1))
+
+    def on_log(row: dict) -> None:
+        if row.get("kind") == "warning":
+            console.print(f"[yellow]Warning:[/] {row['message']}", highlight=False)
+            return
+        if row.get("kind") == "train":
+            losses["loss"] = f"{row['train_loss']:.3f}"
+        elif row.get("kind") == "eval":
+            losses["eval"] = f"{row['eval_loss']:.3f}"
+        if "train" in tasks:
+            bar.update(tasks["train"], info=f"loss {losses['loss']}  eval {losses['eval']}")
+
+    cancel = threading.Event()
+    with cancel_on_sigint(cancel), bar:
+        result = run_finetune(training_data, settings, root / name, resume=resume, progress=progress, cancel=cancel, on_log=on_log)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        _print_summary(result)
+    if result.status == "interrupted":
+        console.print(f"Interrupted at step {result.metrics['steps']}; checkpoint saved. Continue with:\n"
+                      f"  tunewise finetune {data} --name {name} --resume", highlight=False)
+        sys.exit(130)
+
+
+def _print_summary(result) -> None:
+    """A short human summary on stdout."""
+    m = result.metrics
+    lines = [f"Run {result.run_dir.name}: {result.status} after {m['steps']} steps ({m['epochs']} epochs)"]
+    if m.get("train_loss") is not None:
+        lines.append(f"  train loss      {m['train_loss']:.4f}")
+    if m.get("eval_loss") is not None:
+        start = f" (before: {m['eval_loss_start']:.4f})" if m.get("eval_loss_start") is not None else ""
+        lines.append(f"  eval loss       {m['eval_loss']:.4f}{start}")
+    if m.get("tokens_per_s"):
+        lines.append(f"  tokens/s        {m['tokens_per_s']}")
+    if result.status != "interrupted":
+        lines.append(f"  adapter         {result.run_dir / 'adapter'}")
+        lines.append(f"  model card      {result.run_dir / 'README.md'}")
+    click.echo("\n".join(lines))

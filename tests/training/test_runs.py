@@ -1,0 +1,108 @@
+"""Runs: list / use / roll back, merged export equal to base + adapter, data export formats."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from curation.errors import UsageError
+from curation.example import Example
+from training import runs
+from training.export_data import export_data, render, to_alpaca, to_openai, to_sharegpt
+from training.finetune import TrainingData, finetune
+from training.lora_config import LoraSettings
+
+MULTI = Example("m1", [
+    {"role": "system", "content": "Be brief."},
+    {"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello."},
+    {"role": "user", "content": "Price of the Haul?"}, {"role": "assistant", "content": "It costs 3,499 EUR."},
+])
+
+
+def tiny(n: int) -> list[Example]:
+    return [Example(f"t{i}", [{"role": "user", "content": f"Code for item {i}?"}, {"role": "assistant", "content": f"Item {i} uses code Z{i * 7}."}])
+            for i in range(n)]
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    """A project with two finished runs (strong learning rate so the adapter visibly changes the logits)."""
+    from training.model import load_model
+
+    base = load_model(device="cpu")
+    root = tmp_path_factory.mktemp("proj")
+    settings = LoraSettings(max_steps=2, batch_size=4, learning_rate=1e-2, max_length=96, warmup_ratio=0.0)
+    for name in ("older", "newer"):
+        finetune(TrainingData(tiny(4), [], "tiny.jsonl"), settings, runs.runs_root(root) / name, loaded=base)
+    return root, base
+
+
+@pytest.mark.slow
+def test_list_use_and_roll_back(project):
+    root, _ = project
+    listed = runs.list_runs(root)
+    assert sorted(r.name for r in listed) == ["newer", "older"]
+    assert all(r.status == "completed" and r.data == "tiny.jsonl" and r.train_examples == 4 and not r.active for r in listed)
+    assert runs.active_run(root) is None
+    runs.set_active(root, "newer")
+    assert runs.active_run(root) == "newer"
+    runs.set_active(root, "older")  # roll back
+    assert runs.active_run(root) == "older"
+    assert [r.name for r in runs.list_runs(root) if r.active] == ["older"]
+    json.dumps([r.to_dict() for r in listed])  # what `runs list --json` prints
+    with pytest.raises(UsageError, match="No run named ghost") as err:
+        runs.set_active(root, "ghost")
+    assert "older" in err.value.hint
+    unfinished = runs.runs_root(root) / "half"
+    unfinished.mkdir()
+    runs.write_json(unfinished / runs.RUN_FILE, {"status": "interrupted", "created": "2000-01-01"})
+    with pytest.raises(UsageError, match="no final adapter"):
+        runs.set_active(root, "half")
+    assert runs.active_run(root) == "older"
+
+
+@pytest.mark.slow
+def test_merged_export_loads_with_plain_transformers_and_matches_base_plus_adapter(project, tmp_path):
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    root, base = project
+    out = runs.export_merged(runs.find_run(root, "newer"), tmp_path / "merged")
+    assert (out / "model.safetensors").exists() and (out / "tokenizer.json").exists()
+    assert not list(tmp_path.glob(".merged.*"))
+    merged = AutoModelForCausalLM.from_pretrained(out)  # plain transformers, no peft, no tunewise
+    tokenizer = AutoTokenizer.from_pretrained(out)
+    ids = tokenizer(tokenizer.apply_chat_template([{"role": "user", "content": "Code for item 2?"}], tokenize=False,
+                                                   add_generation_prompt=True), return_tensors="pt", add_special_tokens=False)
+    with torch.no_grad():
+        plain = base.model(**ids).logits
+        adapted = PeftModel.from_pretrained(base.model, str(runs.find_run(root, "newer") / "adapter"))
+        with_adapter = adapted(**ids).logits
+        adapted.unload()  # take the LoRA layers out of the shared base model again
+        from_merged = merged(**ids).logits
+    assert (with_adapter - plain).abs().max() > 1e-2  # the adapter matters, so the comparison below means something
+    assert torch.allclose(from_merged, with_adapter, atol=1e-4)
+    with pytest.raises(UsageError, match="not empty"):
+        runs.export_merged(runs.find_run(root, "newer"), out)
+
+
+def test_export_formats():
+    assert to_openai(MULTI) == {"messages": MULTI.messages}
+    assert to_sharegpt(MULTI)["conversations"][:2] == [{"from": "system", "value": "Be brief."}, {"from": "human", "value": "Hi"}]
+    assert to_sharegpt(MULTI)["conversations"][-1] == {"from": "gpt", "value": "It costs 3,499 EUR."}
+    assert to_alpaca(MULTI) == {"instruction": "Price of the Haul?", "input": "", "output": "It costs 3,499 EUR.",
+                                "system": "Be brief.", "history": [["Hi", "Hello."]]}
+    assert to_alpaca(tiny(1)[0]) == {"instruction": "Code for item 0?", "input": "", "output": "Item 0 uses code Z0."}
+    assert json.loads(render([MULTI], "alpaca"))[0]["instruction"] == "Price of the Haul?"
+    with pytest.raises(UsageError, match="Unknown export format"):
+        render([MULTI], "csv")
+
+
+def test_export_data_writes_each_split(tmp_path):
+    written = export_data({"train": tiny(3), "eval": [MULTI], "empty": []}, "openai", tmp_path / "out")
+    assert [p.name for p in written] == ["train.openai.jsonl", "eval.openai.jsonl"]
+    lines = (tmp_path / "out" / "train.openai.jsonl").read_text().splitlines()
+    assert [json.loads(line)["messages"] for line in lines] == [e.messages for e in tiny(3)]
+    assert not list((tmp_path / "out").glob(".*"))  # no temp files left

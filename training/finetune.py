@@ -1,0 +1,451 @@
+"""One LoRA fine-tune: curated chat data in, a run folder out (settings, metrics, checkpoints, adapter, model card).
+
+The loop is transformers' Trainer; this module decides the data (template, labels, batching), the settings,
+and what gets recorded: every step to metrics.jsonl, a checkpoint on cancel, resume from the latest checkpoint,
+early stopping on eval loss.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import signal
+import threading
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from curation.errors import CancelledError, DataError, ModelError, UsageError
+from curation.example import Example
+from training import runs
+from training.chat_data import ChatCollator, kept_logits_loss, tokenize_examples
+from training.lora_config import LoraSettings, detect_target_modules
+
+Progress = Callable[[str, int, int], None]
+OnLog = Callable[[dict], None]
+
+
+@dataclass
+class TrainingData:
+    """Train and eval examples and where they came from."""
+
+    train: list[Example]
+    eval: list[Example]
+    source: str
+    max_tokens: int | None = None  # the sequence length curation flagged against, when known
+
+    def fingerprint(self) -> str:
+        """A short hash of the train/eval ids, to check that a resumed run sees the same data."""
+        ids = "\n".join(e.id for e in self.train) + "\n--\n" + "\n".join(e.id for e in self.eval)
+        return hashlib.sha256(ids.encode()).hexdigest()[:16]
+
+
+@dataclass
+class FinetuneResult:
+    """What a run produced."""
+
+    run_dir: Path
+    status: str  # completed | early_stopped | interrupted
+    metrics: dict[str, Any]
+    data: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"run": self.run_dir.name, "run_dir": str(self.run_dir), "status": self.status, "metrics": self.metrics,
+                "data": self.data, "warnings": self.warnings}
+
+
+def load_training_data(path: str | Path, eval_fraction: float = 0.1, seed: int = 0) -> TrainingData:
+    """A project / curation folder (curated/train.jsonl or train.jsonl + eval.jsonl), or one data file split here."""
+    path = Path(path)
+    if path.is_dir():
+        folder = next((d for d in (path / "curated", path) if (d / "train.jsonl").exists()), None)
+        if folder is None:
+            raise UsageError(f"No curated data in {path} (looked for curated/train.jsonl and train.jsonl).",
+                             f"Run `tunewise curate DATA --out {path / 'curated'}` first, or pass a data file.")
+        train, evals = _read_records(folder / "train.jsonl"), _read_records(folder / "eval.jsonl")
+        max_tokens = None
+        if (folder / "settings.json").exists():
+            max_tokens = json.loads((folder / "settings.json").read_text()).get("max_tokens")
+        return TrainingData(train, evals, str(folder), max_tokens)
+    if not path.exists():
+        raise UsageError(f"{path} does not exist.", "Pass a project folder (with curated/train.jsonl) or a JSONL data file.")
+    from curation.load import load_files
+    from curation.split import group_split
+
+    loaded = load_files([str(path)])
+    if loaded.problems:
+        raise DataError(f"{len(loaded.problems)} problem(s) in {path}, e.g. {loaded.problems[0].format()}",
+                        f"Run `tunewise curate {path} --out curated` to see and fix them, then fine-tune on the curated folder.")
+    is_eval = group_split([0] * len(loaded.examples), list(range(len(loaded.examples))), eval_fraction, seed)
+    train = [e for e, ev in zip(loaded.examples, is_eval) if not ev]
+    evals = [e for e, ev in zip(loaded.examples, is_eval) if ev]
+    return TrainingData(train, evals, str(path))
+
+
+def _read_records(path: Path) -> list[Example]:
+    """Examples from a JSONL file tunewise wrote (missing file = none)."""
+    if not path.exists():
+        return []
+    examples = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if line.strip():
+            try:
+                examples.append(Example.from_record(json.loads(line), str(path), n))
+            except (ValueError, KeyError, TypeError) as exc:
+                raise DataError(f"{path}:{n} is not a curated record: {exc}", "Re-run `tunewise curate` to rewrite it.") from exc
+    return examples
+
+
+@contextmanager
+def cancel_on_sigint(cancel: threading.Event) -> Iterator[threading.Event]:
+    """While active, the first Ctrl-C sets `cancel` (checkpoint and stop cleanly); a second one interrupts at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield cancel
+        return
+
+    def handler(signum, frame):
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        cancel.set()
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield cancel
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+class TokenCounter:
+    """Counts the real (non-pad) tokens the model is trained on, at forward time (data loaders prefetch batches)."""
+
+    def __init__(self) -> None:
+        self.tokens = 0
+
+    def __call__(self, module, args, kwargs) -> None:
+        if not module.training:
+            return
+        mask = kwargs.get("attention_mask")
+        ids = kwargs.get("input_ids", args[0] if args else None)
+        if mask is not None:
+            self.tokens += int(mask.sum())
+        elif ids is not None:
+            self.tokens += ids.numel()  # packed rows hold no padding
+
+
+def _callbacks(metrics_path: Path, counter: TokenCounter, progress: Progress | None, on_log: OnLog | None,
+               cancel: threading.Event | None):
+    """The TrainerCallback that writes metrics.jsonl, reports progress and turns `cancel` into checkpoint + stop."""
+    from transformers import TrainerCallback
+
+    class RunCallback(TrainerCallback):
+        def __init__(self) -> None:
+            self.interrupted = False
+            self.mark = time.perf_counter()
+            self.tokens = counter.tokens
+            self.train_time = 0.0
+            self.train_tokens = 0
+            self.step_speed: float | None = None
+            self.cpu_start = self.train_cpu = 0.0
+            self.training = False
+            self.tag: dict[str, Any] = {}  # extra fields for eval rows (the final evaluation is marked)
+
+        def on_train_begin(self, args, state, control, **kwargs):
+            self.mark, self.tokens = time.perf_counter(), counter.tokens
+            self.cpu_start = time.process_time()
+            self.training = True
+            if progress:
+                progress("train", state.global_step, state.max_steps)
+
+        def on_step_end(self, args, state, control, **kwargs):
+            now = time.perf_counter()
+            tokens = counter.tokens - self.tokens
+            self.train_time += now - self.mark
+            self.train_tokens += tokens
+            self.step_speed = tokens / max(now - self.mark, 1e-9)
+            self.mark, self.tokens = now, counter.tokens
+            if progress:
+                progress("train", state.global_step, state.max_steps)
+            self.check_cancel(control)
+
+        def check_cancel(self, control) -> None:
+            if self.training and cancel is not None and cancel.is_set() and not self.interrupted:
+                self.interrupted = True
+                control.should_save = True  # Trainer saves a checkpoint of this step, then stops
+                control.should_training_stop = True
+
+        def on_train_end(self, args, state, control, **kwargs):
+            self.train_cpu = time.process_time() - self.cpu_start  # CPU seconds of all threads, evals included
+            self.training = False
+
+        def on_evaluate(self, args, state, control, **kwargs):
+            self.mark, self.tokens = time.perf_counter(), counter.tokens  # eval time is not training time
+
+        def on_save(self, args, state, control, **kwargs):
+            self.mark, self.tokens = time.perf_counter(), counter.tokens
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            logs = logs or {}
+            row: dict[str, Any] = {"step": state.global_step, "epoch": round(state.epoch or 0.0, 4), "time": runs.now_iso()}
+            if "loss" in logs:
+                row |= {"kind": "train", "train_loss": logs["loss"], "learning_rate": logs.get("learning_rate"),
+                        "grad_norm": logs.get("grad_norm"), "tokens_per_s": round(self.step_speed or 0.0, 1)}
+            elif "eval_loss" in logs:
+                row |= {"kind": "eval", "eval_loss": logs["eval_loss"], **self.tag}
+            elif "train_runtime" in logs:
+                row |= {"kind": "summary", "train_loss": logs.get("train_loss"), "train_runtime_s": logs["train_runtime"]}
+            else:
+                return
+            with metrics_path.open("a", encoding="utf-8") as handle:
+                handle.write(json.dumps(row) + "\n")
+            if on_log:
+                on_log(row)
+            self.check_cancel(control)
+
+    return RunCallback()
+
+
+def _trim_metrics(run_dir: Path, step: int) -> None:
+    """Drop metric rows after `step` (written by a run that died after its last checkpoint)."""
+    rows = [r for r in runs.read_metrics(run_dir) if r.get("step", 0) <= step]
+    runs.write_text(run_dir / runs.METRICS_FILE, "".join(json.dumps(r) + "\n" for r in rows))
+
+
+def _training_args(settings: LoraSettings, run_dir: Path, has_eval: bool, device: str):
+    """TrainingArguments for Trainer from our settings."""
+    from transformers import TrainingArguments
+
+    from training.model import resolve_precision
+
+    early = has_eval and settings.early_stopping_patience > 0
+    save_steps = settings.eval_steps if has_eval else (settings.save_steps or settings.eval_steps)
+    return TrainingArguments(
+        output_dir=str(run_dir / runs.CHECKPOINTS_DIR),
+        per_device_train_batch_size=settings.batch_size, per_device_eval_batch_size=settings.batch_size,
+        gradient_accumulation_steps=settings.grad_accum, learning_rate=settings.learning_rate,
+        num_train_epochs=settings.epochs, max_steps=settings.max_steps or -1, warmup_steps=settings.warmup_ratio,
+        weight_decay=settings.weight_decay, lr_scheduler_type="linear",
+        logging_steps=1, eval_strategy="steps" if has_eval else "no", eval_steps=settings.eval_steps if has_eval else None,
+        save_strategy="steps", save_steps=save_steps, save_total_limit=settings.save_total_limit,
+        load_best_model_at_end=early, metric_for_best_model="eval_loss" if early else None, greater_is_better=False if early else None,
+        train_sampling_strategy="random" if settings.packing else "group_by_length",
+        seed=settings.seed, data_seed=settings.seed, report_to="none", disable_tqdm=True,
+        remove_unused_columns=False, prediction_loss_only=True, dataloader_num_workers=0,
+        use_cpu=device == "cpu", bf16=resolve_precision(settings.precision, device) == "bf16",
+    )
+
+
+def finetune(
+    data: TrainingData,
+    settings: LoraSettings,
+    run_dir: str | Path,
+    resume: bool = False,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+    on_log: OnLog | None = None,
+    loaded=None,
+) -> FinetuneResult:
+    """Train a LoRA adapter on data.train (early stopping on data.eval) into run_dir; resume from its latest checkpoint.
+
+    `loaded` is an optional already-loaded training.model.LoadedModel (copied, not changed), for callers that
+    train several times on one model. `on_log` receives every metrics row and warnings as they happen.
+    """
+    from transformers import set_seed
+
+    from training.model import hub_id, load_model, model_label, resolve_precision
+
+    run_dir = Path(run_dir)
+    runs.validate_run_name(run_dir.name)
+    checkpoint = _check_run_folder(run_dir, data, resume)
+    if not data.train:
+        raise DataError("The training set is empty.", "Curate more examples, or pass a data file with at least a few conversations.")
+    notes: list[str] = []
+
+    def warn(message: str) -> None:
+        notes.append(message)
+        if on_log:
+            on_log({"kind": "warning", "message": message})
+
+    # 1. model and data
+    set_seed(settings.seed)
+    shared = loaded is not None
+    loaded = loaded or load_model(settings.model)
+    if loaded.name != model_label(settings.model):
+        raise UsageError(f"The loaded model is {loaded.name} but the settings name {model_label(settings.model)}.")
+    train_set, eval_set, max_length = _tokenize(data, settings, loaded, warn, progress, cancel)
+    model, targets = _with_lora(loaded.model, settings, copy_first=shared)
+
+    # 2. the run folder: settings, record, metrics (trimmed to the checkpoint when resuming)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    runs.write_json(run_dir / runs.SETTINGS_FILE, settings.to_dict() | {"target_modules": targets})
+    data_info = {"source": data.source, "fingerprint": data.fingerprint(), "train_examples": len(train_set.items),
+                 "eval_examples": len(eval_set.items), "skipped_too_long": len(train_set.too_long) + len(eval_set.too_long),
+                 "skipped_no_target": len(train_set.no_target) + len(eval_set.no_target),
+                 "tokens": train_set.summary()["tokens"], "trained_tokens": train_set.summary()["trained_tokens"],
+                 "max_length": max_length}
+    record = runs.read_run(run_dir) if resume else {}
+    record |= {"name": run_dir.name, "created": record.get("created") or runs.now_iso(), "status": "running",
+               "model": model_label(settings.model), "device": loaded.device,
+               "precision": resolve_precision(settings.precision, loaded.device), "data": data_info}
+    runs.write_json(run_dir / runs.RUN_FILE, record)
+    if checkpoint is not None:
+        _trim_metrics(run_dir, int(checkpoint.name.split("-")[-1]))
+    else:
+        runs.write_text(run_dir / runs.METRICS_FILE, "")
+
+    # 3. train with transformers' Trainer: eval before, every eval_steps and after (the best checkpoint when early stopping)
+    collator = ChatCollator(loaded.tokenizer.pad_token_id, packing=settings.packing)
+    counter = TokenCounter()
+    model.register_forward_pre_hook(counter, with_kwargs=True)
+    callback = _callbacks(run_dir / runs.METRICS_FILE, counter, progress, on_log, cancel)
+    has_eval = bool(eval_set.items)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)  # transformers' own
+            trainer = _trainer(model, settings, run_dir, loaded.device, train_set, eval_set, collator, callback)
+            start_eval = trainer.evaluate()["eval_loss"] if has_eval and checkpoint is None else None
+            if cancel is not None and cancel.is_set():
+                raise CancelledError("Cancelled before the first training step; there is nothing to checkpoint yet.")
+            output = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+            callback.tag = {"final": True}
+            final_eval = trainer.evaluate()["eval_loss"] if has_eval and not callback.interrupted else None
+    except CancelledError:
+        runs.write_json(run_dir / runs.RUN_FILE, record | {"status": "interrupted", "updated": runs.now_iso()})
+        raise
+    except Exception as exc:
+        if _is_oom(exc):
+            raise ModelError(f"Out of memory at batch size {settings.batch_size} (max length {max_length}).",
+                             f"Try --batch-size {max(1, settings.batch_size // 2)} --grad-accum {settings.grad_accum * 2} "
+                             "(same effective batch), or a smaller --max-length.") from exc
+        raise
+
+    # 4. the outcome: adapter (unless interrupted), record, model card
+    state = trainer.state
+    status = "interrupted" if callback.interrupted else "early_stopped" if state.global_step < state.max_steps else "completed"
+    metrics = {
+        "steps": state.global_step, "max_steps": state.max_steps, "epochs": round(state.epoch or 0.0, 3),
+        "train_loss": _last(state.log_history, "loss"), "train_loss_mean": round(output.training_loss, 4),
+        "eval_loss_start": start_eval if start_eval is not None else record.get("metrics", {}).get("eval_loss_start"),
+        "eval_loss": final_eval, "best_eval_loss": state.best_metric,
+        "tokens_per_s": round(callback.train_tokens / callback.train_time, 1) if callback.train_time else None,
+        "train_tokens_seen": counter.tokens,
+        "padding_waste": round(1 - collator.real_tokens / collator.padded_tokens, 4) if collator.padded_tokens else 0.0,
+        "train_runtime_s": round(output.metrics.get("train_runtime", 0.0), 1), "train_cpu_s": round(callback.train_cpu, 1),
+    }
+    if status != "interrupted":
+        _save_adapter(trainer.model, loaded.tokenizer, run_dir / runs.ADAPTER_DIR, settings.model, hub_id(settings.model))
+    record |= {"status": status, "updated": runs.now_iso(), "metrics": metrics}
+    runs.write_json(run_dir / runs.RUN_FILE, record)
+    runs.write_model_card(run_dir)
+    return FinetuneResult(run_dir, status, metrics, data_info, notes)
+
+
+def _tokenize(data: TrainingData, settings: LoraSettings, loaded, warn: Callable[[str], None],
+              progress: Progress | None, cancel: threading.Event | None):
+    """Tokenised train and eval sets and the max length used (the settings', capped at the model's context)."""
+    context = int(getattr(loaded.model.config, "max_position_embeddings", 0) or settings.max_length)
+    max_length = min(settings.max_length, context)
+    total = len(data.train) + len(data.eval)
+
+    def report(offset: int) -> Progress | None:  # one "tokenize" stage over train then eval
+        return (lambda stage, done, _: progress(stage, offset + done, total)) if progress else None
+
+    train_set = tokenize_examples(data.train, loaded.tokenizer, max_length, report(0), cancel)
+    eval_set = tokenize_examples(data.eval, loaded.tokenizer, max_length, report(len(data.train)), cancel)
+    if not train_set.items:
+        raise DataError(f"None of the {len(data.train)} training examples fits in {max_length} tokens with an assistant reply.",
+                        "Raise --max-length, or shorten the examples (curation flags them as too_long).")
+    if train_set.too_long:
+        warn(f"Skipped {len(train_set.too_long)} training example(s) longer than {max_length} tokens (e.g. {train_set.too_long[0]}).")
+    if not eval_set.items:
+        warn("No eval set: training without validation loss or early stopping.")
+    return train_set, eval_set, max_length
+
+
+def _with_lora(model, settings: LoraSettings, copy_first: bool):
+    """The model wrapped with fresh LoRA layers (on a copy when the caller keeps using the base), and their targets."""
+    import copy
+
+    from peft import LoraConfig, get_peft_model
+
+    model = copy.deepcopy(model) if copy_first else model
+    targets = settings.target_modules or detect_target_modules(model)
+    lora = LoraConfig(r=settings.rank, lora_alpha=settings.alpha, lora_dropout=settings.dropout, target_modules=targets,
+                      task_type="CAUSAL_LM", bias="none")
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)  # peft's call
+            return get_peft_model(model, lora), targets
+    except ValueError as exc:
+        raise UsageError(f"LoRA could not target {targets}: {exc}", "Pass --target-modules with module names of this model.") from exc
+
+
+def _trainer(model, settings: LoraSettings, run_dir: Path, device: str, train_set, eval_set, collator, callback):
+    """transformers' Trainer with our collator, loss on kept logits, metrics callback and early stopping."""
+    from transformers import EarlyStoppingCallback, PrinterCallback, Trainer
+
+    has_eval = bool(eval_set.items)
+    callbacks = [callback]
+    if has_eval and settings.early_stopping_patience > 0:
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=settings.early_stopping_patience))
+    trainer = Trainer(
+        model=model, args=_training_args(settings, run_dir, has_eval, device),
+        train_dataset=train_set.items, eval_dataset=[i | {"_eval": True} for i in eval_set.items] if has_eval else None,
+        data_collator=collator, compute_loss_func=kept_logits_loss, callbacks=callbacks,
+    )
+    trainer.remove_callback(PrinterCallback)  # stdout stays clean: rows go to metrics.jsonl and on_log
+    return trainer
+
+
+def _save_adapter(model, tokenizer, adapter: Path, model_name: str | None, base_id: str) -> None:
+    """Save the final adapter with the tokenizer (written beside, then moved into place)."""
+    import shutil
+
+    from training.generate import ADAPTER_META
+
+    model.peft_config["default"].base_model_name_or_path = base_id  # so plain peft users know the base model
+    tmp = adapter.with_name(f".{adapter.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Could not find a config file")  # offline: the hub id is not reachable
+        model.save_pretrained(str(tmp), safe_serialization=True)
+    tokenizer.save_pretrained(str(tmp))
+    (tmp / ADAPTER_META).write_text(json.dumps({"base_model": model_name, "run": adapter.parent.name}))
+    if adapter.exists():
+        shutil.rmtree(adapter)
+    tmp.rename(adapter)
+
+
+def _check_run_folder(run_dir: Path, data: TrainingData, resume: bool) -> Path | None:
+    """The checkpoint to resume from (None = fresh start); refuses to overwrite a run or resume on other data."""
+    record = runs.read_run(run_dir)
+    if not resume:
+        if record or (run_dir / runs.CHECKPOINTS_DIR).exists():
+            raise UsageError(f"Run {run_dir.name} already exists in {run_dir.parent}.",
+                             "Pass --resume to continue it, or choose another --name (see `tunewise runs list`).")
+        return None
+    if not record:
+        raise UsageError(f"There is no run {run_dir.name} to resume in {run_dir.parent}.", "Start it without --resume.")
+    if record.get("data", {}).get("fingerprint") not in (None, data.fingerprint()):
+        raise UsageError(f"Run {run_dir.name} was trained on other data ({record['data'].get('source')}).",
+                         "Resume with the same data, or start a new run with another --name.")
+    if record.get("status") in ("completed", "early_stopped"):
+        raise UsageError(f"Run {run_dir.name} already finished ({record['status']}).", "Start a new run with another --name.")
+    return runs.latest_checkpoint(run_dir)
+
+
+def _last(history: list[dict], key: str) -> float | None:
+    """The last logged value of a key in Trainer's log history."""
+    return next((row[key] for row in reversed(history) if key in row), None)
+
+
+def _is_oom(exc: BaseException) -> bool:
+    """Whether an exception is the accelerator or the host running out of memory."""
+    import torch
+
+    text = str(exc).lower()
+    return isinstance(exc, (torch.OutOfMemoryError, MemoryError)) or "out of memory" in text or "can't allocate memory" in text

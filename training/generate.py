@@ -1,0 +1,123 @@
+"""Batched chat generation with a base model or a base model plus a LoRA adapter."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from curation.errors import CancelledError, ModelError
+
+Progress = Callable[[str, int, int], None]
+ADAPTER_META = "tunewise.json"  # written next to adapter_config.json: which model the adapter was trained on
+
+
+class Generator:
+    """A loaded model (optionally with an adapter) that answers chat conversations."""
+
+    def __init__(self, model, tokenizer, name: str, device: str, batch_size: int = 8) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.name = name
+        self.device = device
+        self.batch_size = batch_size
+
+    def chat(
+        self,
+        conversations: list[list[dict]],
+        max_new_tokens: int = 128,
+        temperature: float = 0.0,
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> list[str]:
+        """The model's reply to each conversation (greedy when temperature is 0), in input order."""
+        import torch
+
+        if max_new_tokens < 1:
+            raise ValueError(f"max_new_tokens must be at least 1, got {max_new_tokens}")
+        prompts = [
+            self.tokenizer.apply_chat_template(list(c), tokenize=False, add_generation_prompt=True) for c in conversations
+        ]
+        lengths = [len(ids) for ids in self.tokenizer(prompts, add_special_tokens=False)["input_ids"]]
+        order = sorted(range(len(prompts)), key=lambda i: -lengths[i])  # similar lengths share a batch: less padding
+        replies: list[str] = [""] * len(prompts)
+        stop = _stop_ids(self.model, self.tokenizer)
+        sampling = {"do_sample": True, "temperature": temperature} if temperature > 0 else {"do_sample": False}
+        self.tokenizer.padding_side = "left"
+        if progress:
+            progress("generate", 0, len(prompts))
+        self.model.eval()
+        for start in range(0, len(order), self.batch_size):
+            if cancel is not None and cancel.is_set():
+                raise CancelledError("Generation cancelled.")
+            batch = order[start:start + self.batch_size]
+            encoded = self.tokenizer(
+                [prompts[i] for i in batch], return_tensors="pt", padding=True, add_special_tokens=False
+            ).to(self.device)
+            with torch.no_grad():
+                output = self.model.generate(
+                    **encoded, max_new_tokens=max_new_tokens, eos_token_id=stop,
+                    pad_token_id=self.tokenizer.pad_token_id, top_p=None, top_k=None, **sampling,
+                )
+            new = output[:, encoded["input_ids"].shape[1]:]
+            for i, text in zip(batch, self.tokenizer.batch_decode(new, skip_special_tokens=True)):
+                replies[i] = text.strip()
+            if progress:
+                progress("generate", min(start + self.batch_size, len(order)), len(prompts))
+        return replies
+
+
+def _stop_ids(model, tokenizer) -> list[int]:
+    """Token ids that end a reply: the tokenizer's end-of-turn token plus the model's configured eos ids."""
+    ids = {tokenizer.eos_token_id}
+    configured = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
+    ids.update(configured if isinstance(configured, list) else [configured])
+    return sorted(i for i in ids if i is not None)
+
+
+def adapter_dir(path: str | Path) -> Path:
+    """The folder holding adapter_config.json: the path itself, or a run folder's adapter/ subfolder."""
+    path = Path(path).expanduser()
+    for candidate in (path, path / "adapter"):
+        if (candidate / "adapter_config.json").exists():
+            return candidate
+    raise ModelError(f"No LoRA adapter at {path}.", "Pass a run folder (runs/NAME) or a folder holding adapter_config.json.")
+
+
+def adapter_base_model(path: str | Path) -> str | None:
+    """The model an adapter was trained on, as tunewise names it (None for the packaged default)."""
+    from training.model import DEFAULT_HUB_ID
+
+    folder = adapter_dir(path)
+    meta = folder / ADAPTER_META
+    if meta.exists():
+        return json.loads(meta.read_text()).get("base_model")
+    base = json.loads((folder / "adapter_config.json").read_text()).get("base_model_name_or_path")
+    return None if not base or base == DEFAULT_HUB_ID else base
+
+
+def load_generator(model: str | None = None, adapter: str | Path | None = None) -> Generator:
+    """A Generator for a base model (None = packaged SmolLM2-135M-Instruct), optionally with a LoRA adapter."""
+    from training.model import load_model, model_label
+
+    folder = adapter_dir(adapter) if adapter is not None else None
+    if folder is not None and model is None:
+        model = adapter_base_model(folder)
+    loaded = load_model(model)
+    name = model_label(model)
+    net = loaded.model
+    if folder is not None:
+        from peft import PeftModel
+
+        try:
+            net = PeftModel.from_pretrained(net, str(folder))
+        except (OSError, ValueError, KeyError, RuntimeError) as exc:
+            raise ModelError(
+                f"Could not apply the adapter {folder} to {name}: {exc}",
+                "Pass the --model the adapter was trained on (see the run's settings.json).",
+            ) from exc
+        net.to(loaded.device)
+        name = f"{name} + {folder.parent.name if folder.name == 'adapter' else folder.name}"
+    net.eval()
+    return Generator(net, loaded.tokenizer, name, loaded.device)

@@ -1,0 +1,158 @@
+"""Load a causal language model and its tokenizer: the packaged SmolLM2 (cached as safetensors) or any folder / hub id."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from curation.errors import ModelError
+from curation.models import DEFAULT_GENERATOR, cache_root, default_generator_gguf, resolve_model
+
+# The packaged model's hub id, written into adapter configs so the adapter also loads outside tunewise.
+DEFAULT_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
+_NO_TEMPLATE_HINT = (
+    "Use an instruction-tuned model whose tokenizer_config.json (or chat_template.jinja) has a chat template, "
+    "or add one to the folder; tunewise trains on the same template the model is served with."
+)
+
+
+@dataclass
+class LoadedModel:
+    """A model ready for training or generation, with its tokenizer and where it came from."""
+
+    model: object
+    tokenizer: object
+    name: str  # what the user asked for ("SmolLM2-135M-Instruct", a folder or a hub id)
+    source: str  # the folder or hub id actually loaded
+    device: str
+
+
+def pick_device() -> str:
+    """'cuda' when a GPU is usable, else 'cpu'."""
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def native_bf16(device: str) -> bool:
+    """Whether bfloat16 matmuls run natively here: a bf16-capable GPU, or an x86 CPU with AVX512-BF16 / AMX."""
+    import torch
+
+    if device == "cuda":
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    try:
+        flags = Path("/proc/cpuinfo").read_text().split()
+    except OSError:  # not Linux: stay with float32 on the CPU
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_precision(precision: str, device: str) -> str:
+    """'bf16' or 'fp32' for a setting of auto / bf16 / fp32 (auto = bf16 autocast where the hardware has it)."""
+    if precision == "auto":
+        return "bf16" if native_bf16(device) else "fp32"
+    return precision
+
+
+def default_model_dir() -> Path:
+    """The packaged SmolLM2-135M-Instruct as a safetensors folder, converted from its GGUF once and cached."""
+    target = cache_root() / "models" / DEFAULT_GENERATOR
+    if (target / "config.json").exists() and (target / "tunewise.json").exists():
+        return target
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    gguf = default_generator_gguf()
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+    except ImportError as exc:
+        raise ModelError(f"Could not read the packaged GGUF model: {exc}", "pip install 'gguf>=0.10'") from exc
+    model.hf_quantizer = None  # de-quantised to fp32 on load; without this save_pretrained refuses
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    tmp = target.with_name(f"{target.name}.tmp{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp, safe_serialization=True)
+    tokenizer.save_pretrained(tmp)
+    (tmp / "tunewise.json").write_text(json.dumps({"converted_from": str(gguf), "hub_id": DEFAULT_HUB_ID}))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if (target / "tunewise.json").exists():  # another process finished first
+        shutil.rmtree(tmp, ignore_errors=True)
+    else:
+        shutil.rmtree(target, ignore_errors=True)  # a half-written folder from a killed conversion
+        os.replace(tmp, target)
+    return target
+
+
+def model_source(name: str | None) -> str:
+    """The folder or hub id to load for a model name; None or the default name is the packaged model."""
+    resolved = resolve_model(name)
+    return str(default_model_dir()) if resolved == DEFAULT_GENERATOR else resolved
+
+
+def model_label(name: str | None) -> str:
+    """The name tunewise records for a model: the default's name, or the path / hub id as given."""
+    return DEFAULT_GENERATOR if not name or name == DEFAULT_GENERATOR else name
+
+
+def hub_id(name: str | None) -> str:
+    """What an adapter config names as its base model: the hub id of the packaged model, else the folder / id given."""
+    label = model_label(name)
+    if label == DEFAULT_GENERATOR:
+        return DEFAULT_HUB_ID
+    path = Path(label).expanduser()
+    return str(path.resolve()) if path.exists() else label
+
+
+def check_chat_template(tokenizer, name: str) -> None:
+    """Raise ModelError when the tokenizer has no chat template (training text must match serving text)."""
+    if not getattr(tokenizer, "chat_template", None):
+        raise ModelError(f"The model {name} has no chat template.", _NO_TEMPLATE_HINT)
+
+
+def load_model_tokenizer(name: str | None = None) -> tuple[object, str]:
+    """The tokenizer of a model (checked for a chat template) and its source folder / hub id."""
+    from transformers import AutoTokenizer
+
+    source = model_source(name)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False)
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelError(f"Could not load a tokenizer from {model_label(name)}: {exc}", _load_hint(name)) from exc
+    check_chat_template(tokenizer, model_label(name))
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer, source
+
+
+def load_model(name: str | None = None, device: str | None = None, dtype: str = "float32") -> LoadedModel:
+    """Load a causal LM and its tokenizer onto the GPU when there is one, else the CPU (never remote code)."""
+    import torch
+    from transformers import AutoModelForCausalLM
+    from transformers.utils import logging as hf_logging
+
+    tokenizer, source = load_model_tokenizer(name)
+    device = device or pick_device()
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # no "Loading weights" bar on the user's terminal; ours show progress
+    try:
+        model = AutoModelForCausalLM.from_pretrained(source, dtype=getattr(torch, dtype), trust_remote_code=False)
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelError(f"Could not load the model {model_label(name)}: {exc}", _load_hint(name)) from exc
+    finally:
+        if bars:
+            hf_logging.enable_progress_bar()
+    model.to(device)
+    if model.config.pad_token_id is None:
+        model.config.pad_token_id = tokenizer.pad_token_id
+    return LoadedModel(model, tokenizer, model_label(name), source, device)
+
+
+def _load_hint(name: str | None) -> str:
+    if name and not Path(name).expanduser().exists():
+        return "Pass an existing model folder (with config.json and weights), or a hub id already in the local cache (the hub is offline)."
+    return "Check that the folder holds config.json, the weights (*.safetensors) and the tokenizer files."
