@@ -9,8 +9,6 @@ ever kept or lost: what loads is exactly what saves.
 from __future__ import annotations
 
 import difflib
-import os
-import tempfile
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -19,6 +17,7 @@ from typing import Any
 import yaml
 
 from curation.errors import DataError, UsageError
+from curation.files import write_text_atomic
 
 KINDS = ("text", "choice", "number", "yesno")
 QUESTIONS_FILE = Path(__file__).parent / "data" / "questions.yaml"
@@ -283,14 +282,4 @@ def dump_answers(answers: Answers) -> str:
 
 def save_answers(answers: Answers, path: str | Path) -> None:
     """Write answers.yaml atomically (temp file in the same folder, then os.replace)."""
-    path = Path(path)
-    text = dump_answers(answers)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, dump_answers(answers))

@@ -15,8 +15,6 @@ Nothing here imports textual; the TUI and the CLI both call these functions.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import threading
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
@@ -24,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from curation.errors import DataError, UsageError
+from curation.files import write_text_atomic
 
 STATE_FILES = ("tunewise.yaml", "tunewise.json")
 STEPS = ("project", "interview", "data", "recommendation", "run")
@@ -59,19 +58,6 @@ class ProjectState:
         if unknown:
             raise DataError(f"{path}: unknown key(s) {', '.join(unknown)}.", "Known keys: " + ", ".join(sorted(known)) + ".")
         return cls(**data)
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write text via a temporary file in the same folder and a rename (never a half-written file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 @dataclass
@@ -135,7 +121,7 @@ class Project:
             import yaml
 
             text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
-        write_atomic(self.root / self.state_file, text)
+        write_text_atomic(self.root / self.state_file, text)
 
     def reach(self, screen: str, question: int | None = None) -> None:
         """Record the step (and interview question) the user is on, so reopening resumes there."""
@@ -234,8 +220,8 @@ class Project:
 
     def write_report(self, markdown: str, data: dict[str, Any]) -> None:
         """Save the recommendation report as report.md and report.json, atomically."""
-        write_atomic(self.report_md, markdown)
-        write_atomic(self.report_json, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        write_text_atomic(self.report_md, markdown)
+        write_text_atomic(self.report_json, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
 def shown_path(path: Path, cwd: Path | None = None) -> str:
@@ -390,7 +376,7 @@ def create_sample_project(path: str | Path, sample: Path = SAMPLE_DIR) -> Projec
     project = create_project(path, [examples.resolve()], docs.resolve() if docs.is_dir() else None)
     answers = sample / "answers.yaml"
     if answers.is_file():
-        write_atomic(project.answers_path, answers.read_text(encoding="utf-8"))
+        write_text_atomic(project.answers_path, answers.read_text(encoding="utf-8"))
     return project
 
 

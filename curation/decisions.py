@@ -3,26 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from curation.errors import DataError
+from curation.files import write_text_atomic
 from curation.jsonl import dumps_lines, read_jsonl
 
 DECISIONS = ("keep", "remove")
 
 
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    """Write text to path via a temporary file in the same folder and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
 
 
 def load_decisions(path: str | Path) -> dict[str, str]:
@@ -42,7 +32,7 @@ def load_decisions(path: str | Path) -> dict[str, str]:
 
 def save_decisions(path: str | Path, decisions: dict[str, str]) -> None:
     """Save decisions atomically as JSON."""
-    _write_atomic(Path(path), json.dumps(dict(sorted(decisions.items())), indent=2) + "\n")
+    write_text_atomic(Path(path), json.dumps(dict(sorted(decisions.items())), indent=2) + "\n")
 
 
 @dataclass
@@ -83,8 +73,8 @@ def export_with_decisions(curated: str | Path, decisions: dict[str, str], out_di
     still_removed = [r for r in removed if decisions.get(r["id"]) != "keep"]
     still_removed += [{"id": r["id"], "reason": "curator", "duplicate_of": None, "similarity": None, **r} for r in clean if r["id"] in dropped_ids]
 
-    _write_atomic(out / "clean.jsonl", dumps_lines(kept))
-    _write_atomic(out / "train.jsonl", dumps_lines(r for r in kept if r["id"] not in eval_ids))
-    _write_atomic(out / "eval.jsonl", dumps_lines(r for r in kept if r["id"] in eval_ids))
-    _write_atomic(out / "removed.jsonl", dumps_lines(still_removed))
+    write_text_atomic(out / "clean.jsonl", dumps_lines(kept))
+    write_text_atomic(out / "train.jsonl", dumps_lines(r for r in kept if r["id"] not in eval_ids))
+    write_text_atomic(out / "eval.jsonl", dumps_lines(r for r in kept if r["id"] in eval_ids))
+    write_text_atomic(out / "removed.jsonl", dumps_lines(still_removed))
     return ExportSummary(out, len(kept), len(still_removed), [r["id"] for r in restored], sorted(dropped_ids))

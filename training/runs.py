@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from curation.errors import ModelError, UsageError
+from curation.files import write_text_atomic
 
 RUNS_DIR = "runs"
 ACTIVE_FILE = "active.json"
@@ -53,11 +54,7 @@ def write_json(path: Path, data: Any) -> None:
 
 def write_text(path: Path, text: str) -> None:
     """Write a text file atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
+    write_text_atomic(path, text)
 
 
 def read_run(run_dir: Path) -> dict[str, Any]:

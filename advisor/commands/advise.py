@@ -82,8 +82,9 @@ def advise(answers_path, data, curated_out, skip_invalid, report_path, ask, save
     from advisor.interview import Answers, load_answers
     from advisor.interview import save_answers as write_answers
     from advisor.recommend import recommend
-    from advisor.report import render_markdown, report_json, write_text_atomic
+    from advisor.report import render_markdown, report_json
     from curation.errors import UsageError
+    from curation.files import write_text_atomic
 
     err = stderr_console()
     if answers_path is None and Path(DEFAULT_ANSWERS).is_file():
