@@ -21,7 +21,7 @@ import statistics
 from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from advisor.costs import (
     ASSUMED_EXAMPLE_TOKENS,
@@ -35,6 +35,9 @@ from advisor.costs import (
 )
 from advisor.interview import Answers
 from curation.errors import DataError
+
+if TYPE_CHECKING:
+    from training.evaluation.results import Bakeoff
 
 PATHS = ("prompt", "rag", "fine-tune", "rag+fine-tune")
 PATH_LABELS = {
@@ -211,6 +214,8 @@ class Recommendation:
     confidence_notes: list[str] = field(default_factory=list)  # what lowered the confidence
     missing: list[str] = field(default_factory=list)  # ids of key questions left unanswered
     blocked: list[Reason] = field(default_factory=list)  # why fine-tuning is wanted but not (yet) advised
+    bakeoff: str | None = None  # the bake-off folder the verdict used, if any
+    overturned: str | None = None  # the interview's path, when the bake-off overturned it
 
     @property
     def label(self) -> str:
@@ -255,6 +260,7 @@ class _Decision:
     costs: dict[str, Any]
     n_examples: int | None
     cap: float = 0.95  # the highest score the verdict may reach (e.g. no evaluation set for a fine-tune: medium at best)
+    overturned: str | None = None  # the rules' path when a bake-off overturned it
 
 
 def _plural(n: int | float, word: str, plural: str | None = None) -> str:
@@ -525,6 +531,22 @@ def _decide(v: dict[str, Any], ev: Evidence | None, prices: Prices) -> _Decision
     return _Decision(path, score, reasons, warnings, blocked, notes, wants_ft, knowledge, cost_motive, costs, n, cap)
 
 
+def _decide_measured(v: dict[str, Any], ev: Evidence | None, prices: Prices, bakeoff: Bakeoff | None) -> _Decision:
+    """The rules, then the bake-off (when there is one) confirming or overturning their path."""
+    d = _decide(v, ev, prices)
+    if bakeoff is None:
+        return d
+    from advisor.measured import apply_bakeoff
+
+    m = apply_bakeoff(d.path, bakeoff, d.knowledge, d.blocked[0].text if d.blocked else None)
+    notes = d.notes + m.notes
+    if m.overturned:
+        notes.append(f"the bake-off overturned the interview's verdict ({PATH_LABELS[d.path]})")
+    return replace(d, path=m.path, score=d.score + m.score_delta, notes=notes,
+                   reasons=[Reason(t, b) for t, b in m.reasons] + d.reasons,
+                   warnings=d.warnings + [Reason(t, b) for t, b in m.warnings], overturned=d.path if m.overturned else None)
+
+
 def _cost_reason(v: dict[str, Any], costs: dict[str, Any]) -> Reason:
     """What the per-request arithmetic says about a fine-tune: it pays back (when), or it is bought for quality."""
     request, ref = costs["request"], costs["reference"]
@@ -560,7 +582,8 @@ def _duration(seconds: float) -> str:
 # ------------------------------------------------------------------------------------- counterfactuals and steps
 
 
-def _would_change(v: dict[str, Any], ev: Evidence | None, prices: Prices, d: _Decision) -> list[str]:
+def _would_change(v: dict[str, Any], ev: Evidence | None, prices: Prices, d: _Decision,
+                  bakeoff: Bakeoff | None = None) -> list[str]:
     """Each candidate change of the inputs that changes the path, in words."""
     candidates: list[tuple[str, dict[str, Any], Evidence | None]] = []
     if d.n_examples is not None and d.n_examples < GOOD_EXAMPLES:
@@ -600,14 +623,17 @@ def _would_change(v: dict[str, Any], ev: Evidence | None, prices: Prices, d: _De
                            {**v, "requests_per_day": per_day, "latency_cost": "high", "recurrence": "repeatable"}, ev))
     out = []
     for text, v2, ev2 in candidates:
-        new = _decide(v2, ev2, prices).path
+        new = _decide_measured(v2, ev2, prices, bakeoff).path
         if new != d.path:
             out.append(f"{text}, this becomes {PATH_LABELS[new]}.")
     return out
 
 
-def _next_steps(v: dict[str, Any], ev: Evidence | None, d: _Decision) -> list[str]:
+def _next_steps(v: dict[str, Any], ev: Evidence | None, d: _Decision, bakeoff: Bakeoff | None = None) -> list[str]:
     steps = []
+    if d.overturned in ("fine-tune", "rag+fine-tune"):
+        steps.append("Before trying fine-tuning again: train longer or on more consistent examples (`tunewise finetune`), "
+                     "then re-run the bake-off (`tunewise eval`); switch only when the adapter's lead is outside the noise.")
     if v.get("eval_set") in (None, "none", "spot_checks"):
         held = f" (curation already held out {ev.eval} examples in eval.jsonl)" if ev is not None and ev.eval else ""
         steps.append(f"Build an evaluation set first: 50-100 real inputs with the output you want and a way to score "
@@ -642,8 +668,11 @@ def _next_steps(v: dict[str, Any], ev: Evidence | None, d: _Decision) -> list[st
         if d.path == "rag+fine-tune":
             steps.append("Train on examples whose facts match today's documents and put the retrieved passages in the "
                          "training prompts, so the model learns to use retrieved facts rather than memorise them.")
-        steps.append("Compare the fine-tuned model with the prompt baseline on the evaluation set before switching, "
-                     "and keep the prompt as the fallback.")
+        if bakeoff is None or not any(c.kind in ("lora", "rag+lora") for c in bakeoff.candidates):
+            steps.append("Compare the fine-tuned model with the prompt baseline on the evaluation set before switching "
+                         "(`tunewise eval PROJECT` runs the bake-off), and keep the prompt as the fallback.")
+        else:
+            steps.append("Keep the prompt as the fallback, and re-run `tunewise eval` after every new training run.")
     if d.path in ("prompt", "rag"):
         blockers = {r.basis for r in d.blocked}
         if "answer:prompt_failures" in blockers:
@@ -663,6 +692,11 @@ def _next_steps(v: dict[str, Any], ev: Evidence | None, d: _Decision) -> list[st
 def _headline(v: dict[str, Any], d: _Decision) -> str:
     task = v.get("task")
     for_task = f" for \"{task.rstrip('.')}\"" if task else ""
+    if d.overturned:
+        measured = {"prompt": "Stay with prompting", "rag": "Use prompting with retrieval (RAG)",
+                    "fine-tune": "Fine-tune", "rag+fine-tune": "Combine RAG and fine-tuning"}[d.path]
+        why = d.reasons[1].text if len(d.reasons) > 1 else d.reasons[0].text
+        return f"{measured}{for_task}: the bake-off on your held-out examples says so. {why}."
     if d.path == "rag+fine-tune":
         return (f"Combine RAG and fine-tuning{for_task}: retrieve your facts at request time, and fine-tune for the "
                 "consistent behaviour a prompt does not deliver.")
@@ -684,14 +718,15 @@ def _headline(v: dict[str, Any], d: _Decision) -> str:
     return f"Start with prompting{for_task}: it is the cheapest test of the task, and nothing yet shows it falls short."
 
 
-def recommend(answers: Answers, evidence: Evidence | None = None, prices: Prices | None = None) -> Recommendation:
-    """The explained verdict for these answers and, if given, the measured facts of the dataset.
+def recommend(answers: Answers, evidence: Evidence | None = None, prices: Prices | None = None,
+              bakeoff: Bakeoff | None = None) -> Recommendation:
+    """The explained verdict for these answers, the measured facts of the dataset and a bake-off, when given.
 
     Pure: no I/O beyond reading the packaged price tables once (pass `prices` to avoid even that).
     """
     prices = prices or default_prices()
     v = dict(answers.values)
-    d = _decide(v, evidence, prices)
+    d = _decide_measured(v, evidence, prices, bakeoff)
     missing = [q for q in KEY_QUESTIONS if q in answers.missing()]
     score = d.score - min(0.05 * len(missing), 0.3)
     notes = list(d.notes)
@@ -703,6 +738,7 @@ def recommend(answers: Answers, evidence: Evidence | None = None, prices: Prices
     confidence = "high" if score >= 0.7 else "medium" if score >= 0.45 else "low"
     return Recommendation(
         path=d.path, confidence=confidence, headline=_headline(v, d), reasons=d.reasons + d.blocked, warnings=d.warnings,
-        would_change=_would_change(v, evidence, prices, d), next_steps=_next_steps(v, evidence, d), costs=d.costs,
-        score=score, confidence_notes=notes, missing=missing, blocked=d.blocked,
+        would_change=_would_change(v, evidence, prices, d, bakeoff), next_steps=_next_steps(v, evidence, d, bakeoff),
+        costs=d.costs, score=score, confidence_notes=notes, missing=missing, blocked=d.blocked,
+        bakeoff=bakeoff.folder if bakeoff else None, overturned=d.overturned,
     )

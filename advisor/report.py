@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from advisor.interview import Answers
@@ -27,6 +28,8 @@ def _duration(seconds: float) -> str:
 
 def _basis(basis: str) -> str:
     kind, _, what = basis.partition(":")
+    if kind == "eval":
+        return f"bake-off: `{what}` on held-out examples"
     return f"your answer to `{what}`" if kind == "answer" else f"measured: `{what}`" if kind == "data" else basis
 
 
@@ -132,6 +135,16 @@ def _answers(answers: Answers) -> list[str]:
     return lines + [""]
 
 
+def _bakeoff_section(rec: Recommendation) -> list[str]:
+    """The bake-off's own Markdown section (evals/<date>/summary.md), or a pointer to running one."""
+    if rec.bakeoff:
+        summary = Path(rec.bakeoff) / "summary.md"
+        if summary.is_file():
+            return summary.read_text(encoding="utf-8").rstrip("\n").split("\n") + [""]
+    return ["## Bake-off", "", "Not run yet: `tunewise eval PROJECT` scores zero-shot, the few-shot prompt, RAG and each "
+            "fine-tuned adapter on the held-out examples, and this verdict then rests on that measurement.", ""]
+
+
 def render_markdown(rec: Recommendation, answers: Answers, evidence: Evidence | None = None) -> str:
     """The report a PM can forward: verdict first, then reasons, warnings, data health, costs, what would change it, next steps."""
     task = answers.get("task")
@@ -147,6 +160,7 @@ def render_markdown(rec: Recommendation, answers: Answers, evidence: Evidence | 
     else:
         lines += ["## Data health", "", "No dataset was measured: the verdict rests on your answers alone. Run "
                   "`tunewise advise --data your-examples.jsonl` to check duplicates, conflicts and size.", ""]
+    lines += _bakeoff_section(rec)
     lines += _costs(rec.costs)
     if rec.would_change:
         lines += ["## What would change the verdict", ""] + [f"- {w}" for w in rec.would_change] + [""]

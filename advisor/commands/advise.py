@@ -63,6 +63,27 @@ def _evidence(data: str, curated_out: str | None, skip_invalid: bool):
     return evidence
 
 
+def _bakeoff(eval_path: str | None, data: str | None):
+    """The bake-off named by --eval (a bake-off or project folder), else the latest one of --data's project."""
+    from training.evaluation.results import latest_bakeoff, load_bakeoff
+
+    if eval_path:
+        folder = Path(eval_path)
+        if not (folder / "summary.json").is_file():
+            folder = latest_bakeoff(folder)
+            if folder is None:
+                from curation.errors import UsageError
+
+                raise UsageError(f"--eval {eval_path}: no bake-off there.", f"Run one first: tunewise eval {eval_path}")
+        return load_bakeoff(folder)
+    if data and Path(data).is_dir():
+        for project in (Path(data), Path(data).parent):
+            folder = latest_bakeoff(project)
+            if folder is not None:
+                return load_bakeoff(folder)
+    return None
+
+
 @click.command()
 @click.option("--answers", "answers_path", type=click.Path(dir_okay=False), help="Interview answers (YAML). Default: ./answers.yaml if present.")
 @click.option("--data", type=click.Path(), help="A data file to curate and measure, or a `tunewise curate` output folder to read.")
@@ -71,9 +92,10 @@ def _evidence(data: str, curated_out: str | None, skip_invalid: bool):
 @click.option("--report", "report_path", type=click.Path(dir_okay=False), help="Also write the Markdown report to this file (atomically).")
 @click.option("--ask/--no-ask", default=None, help="Ask unanswered questions here (default: only when stdin is a terminal).")
 @click.option("--save-answers", type=click.Path(dir_okay=False), help="Save the answers, including any just given, to this YAML file.")
+@click.option("--eval", "eval_path", type=click.Path(exists=True, file_okay=False), help="A bake-off folder (evals/<date>/) or a project folder (its latest bake-off) for the verdict to rest on. Default: the latest bake-off of the project --data belongs to.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout (prompts and progress stay on stderr).")
 @handle_errors
-def advise(answers_path, data, curated_out, skip_invalid, report_path, ask, save_answers, as_json) -> None:
+def advise(answers_path, data, curated_out, skip_invalid, report_path, ask, save_answers, eval_path, as_json) -> None:
     """Recommend prompting, RAG, fine-tuning or a combination, with reasons, warnings, costs and next steps.
 
     Without a terminal (CI, pipes) it never waits for input: unanswered questions lower the confidence and are listed.
@@ -107,7 +129,8 @@ def advise(answers_path, data, curated_out, skip_invalid, report_path, ask, save
         write_answers(answers, save_answers)
         err.print(f"Saved answers to {save_answers}", highlight=False)
     evidence = _evidence(data, curated_out, skip_invalid) if data else None
-    rec = recommend(answers, evidence)
+    bakeoff = _bakeoff(eval_path, data)
+    rec = recommend(answers, evidence, bakeoff=bakeoff)
     if rec.missing:
         err.print(f"[yellow]{len(rec.missing)} key question(s) unanswered[/] ({', '.join(rec.missing)}): the confidence is "
                   f"lowered. Answer them in {answers_path or DEFAULT_ANSWERS}, or run on a terminal to be asked.", highlight=False)

@@ -1,0 +1,75 @@
+"""`tunewise eval`: the bake-off — every candidate on the same held-out examples, scored with intervals."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from advisor.clitools import handle_errors
+
+
+def _names(value: str | None) -> list[str] | None:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+@click.command("eval")
+@click.argument("project", type=click.Path(exists=True, file_okay=False))
+@click.option("--data", type=click.Path(exists=True, dir_okay=False), help="Evaluation file (any format curate reads) instead of the project's curated eval.jsonl.")
+@click.option("--candidates", help="Comma-separated: zero-shot, few-shot, rag, lora:RUN, rag+lora:RUN, lora (every run), all. Default: all available.")
+@click.option("--metrics", help="Comma-separated metrics (exact_match, token_f1, rouge_l, embedding, json_valid, json_equal, length_ratio, format_regex, format_schema). Default: chosen from the references.")
+@click.option("--primary", help="The metric that picks the winner (default: chosen from the references).")
+@click.option("--regex", help="Outputs must match this regular expression (adds the format_regex metric).")
+@click.option("--schema", type=click.Path(exists=True, dir_okay=False), help="JSON schema outputs must validate against (adds format_schema).")
+@click.option("--limit", type=int, help="Evaluate only the first N examples.")
+@click.option("--max-new-tokens", type=int, default=128, show_default=True, help="Most tokens generated per output, the same for every candidate.")
+@click.option("--batch-size", type=int, default=8, show_default=True, help="Conversations generated together.")
+@click.option("--model", help="Base model folder or hub id (default: packaged SmolLM2-135M-Instruct).")
+@click.option("--index", "index_dir", type=click.Path(file_okay=False), help="RAG index folder (default: PROJECT/index).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Output folder (default: PROJECT/evals/<date>/).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout (progress stays on stderr).")
+@handle_errors
+def evaluate(project, data, candidates, metrics, primary, regex, schema, limit, max_new_tokens, batch_size, model,
+             index_dir, out_dir, as_json) -> None:
+    """Compare zero-shot, the few-shot prompt, RAG and each LoRA run on PROJECT's held-out examples.
+
+    Outputs are cached per (candidate, example): a re-run, or a run after Ctrl-C, generates only what is new.
+    Writes PROJECT/evals/<date>/ (outputs.jsonl, summary.json, summary.md); `tunewise advise` then cites it.
+    Exit codes: 0 ok, 1 data/model error, 2 usage, 130 interrupted.
+    """
+    import threading
+
+    from advisor.progress import cli_progress
+    from training.evaluation.config import EvalConfig
+    from training.evaluation.harness import run_bakeoff
+    from training.finetune import cancel_on_sigint
+
+    config = EvalConfig(candidates=_names(candidates), metrics=_names(metrics), primary=primary, regex=regex,
+                        schema=schema, limit=limit, max_new_tokens=max_new_tokens, batch_size=batch_size, model=model)
+    with cancel_on_sigint(threading.Event()) as cancel, cli_progress() as progress:
+        bakeoff = run_bakeoff(project, config, data=data, out_dir=out_dir, progress=progress, cancel=cancel,
+                              index_dir=index_dir)
+    if as_json:
+        click.echo(json.dumps(bakeoff.to_dict(), indent=2, ensure_ascii=False))
+        return
+    _print_table(bakeoff)
+
+
+def _print_table(bakeoff) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from training.evaluation.report import fmt_interval, verdict_line
+
+    console = Console()
+    table = Table(title=f"{bakeoff.examples} held-out examples — {bakeoff.primary} decides", title_justify="left")
+    table.add_column("candidate")
+    for metric in bakeoff.metrics:
+        table.add_column(metric + (" ★" if metric == bakeoff.primary else ""), justify="right")
+    table.add_column("new / cached", justify="right")
+    for c in bakeoff.ranked():
+        table.add_row(c.name, *(fmt_interval(c.scores[m], m) for m in bakeoff.metrics), f"{c.generated} / {c.cached}")
+    console.print(table)
+    console.print(verdict_line(bakeoff).replace("**", ""), highlight=False)
+    console.print(f"Wrote {bakeoff.folder}/ (outputs.jsonl, summary.json, summary.md) in {bakeoff.seconds:.0f} s.",
+                  highlight=False)

@@ -1,0 +1,128 @@
+"""The full bake-off on the E2E restaurant task (see bench/README.md): train an adapter, then score zero-shot, the
+few-shot prompt and the adapter on 100 held-out attribute sets with `training.evaluation`, as `tunewise eval` does.
+
+Run:  .venv/bin/python bench/bakeoff.py [--train 300] [--steps 40] [--heldout 100] [--max-new-tokens 48] [--work DIR]
+Smoke: .venv/bin/python bench/bakeoff.py --train 16 --steps 2 --heldout 4 --max-new-tokens 8
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from lora import SYSTEM, conversation, split_e2e  # noqa: E402  (same split and chat as bench/lora.py)
+
+RUN = "e2e"
+
+
+def write_project(root: Path, n_train: int, n_heldout: int) -> dict[str, list[str]]:
+    """A tunewise project with curated/train.jsonl and eval.jsonl (one reference per held-out set: its first)."""
+    from curation.jsonl import dumps_lines
+
+    train, heldout = split_e2e(n_train, n_heldout)
+    curated = root / "curated"
+    curated.mkdir(parents=True)
+    (curated / "train.jsonl").write_text(dumps_lines(
+        {"id": f"train-{i}", "messages": conversation(a, t)} for i, (a, t) in enumerate(train)))
+    (curated / "eval.jsonl").write_text(dumps_lines(
+        {"id": f"eval-{i}", "messages": conversation(a, refs[0])} for i, (a, refs) in enumerate(sorted(heldout.items()))))
+    return heldout
+
+
+def train_adapter(root: Path, steps: int) -> dict:
+    """A LoRA run with bench/lora.py's settings, as `tunewise finetune` runs it."""
+    from training.finetune import finetune, load_training_data
+    from training.lora_config import LoraSettings
+
+    data = load_training_data(root)
+    settings = LoraSettings(rank=8, alpha=16, dropout=0.05, learning_rate=1e-3, max_steps=steps, batch_size=8,
+                            warmup_ratio=0.05, max_length=256, seed=0)
+    return finetune(data, settings, root / "runs" / RUN).metrics
+
+
+def best_of_references(folder: Path, heldout: dict[str, list[str]]) -> dict[str, float]:
+    """ROUGE-L against the best of each set's references (how bench/lora.py scores), from outputs.jsonl."""
+    from training.evaluation.harness import load_rows
+    from training.evaluation.metrics import rouge_l
+
+    rows = load_rows(folder)
+    sets = sorted(heldout)
+    out: dict[str, list[float]] = {}
+    for row in rows:
+        refs = heldout[sets[int(row["id"].split("-")[1])]]
+        for name, text in row["outputs"].items():
+            out.setdefault(name, []).append(max(rouge_l(text, r) for r in refs))
+    return {name: sum(v) / len(v) for name, v in out.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--train", type=int, default=300)
+    parser.add_argument("--steps", type=int, default=40)
+    parser.add_argument("--heldout", type=int, default=100)
+    parser.add_argument("--max-new-tokens", type=int, default=48)
+    parser.add_argument("--work", type=Path, help="Project folder (default: a temporary one, removed after)")
+    args = parser.parse_args()
+
+    from training.evaluation.config import EvalConfig
+    from training.evaluation.harness import run_bakeoff
+    from training.evaluation.report import verdict_line
+
+    work = args.work or Path(tempfile.mkdtemp(prefix="tunewise-bakeoff-"))
+    if args.work and work.exists():
+        shutil.rmtree(work)
+    started = time.perf_counter()
+    heldout = write_project(work, args.train, args.heldout)
+    t0 = time.perf_counter()
+    metrics = train_adapter(work, args.steps)
+    train_s = time.perf_counter() - t0
+    stage_times: dict[str, float] = {}
+    marks: dict[str, float] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        marks.setdefault(stage, time.perf_counter())
+        if done >= total:
+            stage_times[stage] = time.perf_counter() - marks[stage]
+
+    config = EvalConfig(candidates=["zero-shot", "few-shot", f"lora:{RUN}"], max_new_tokens=args.max_new_tokens,
+                        batch_size=16)
+    t0 = time.perf_counter()
+    bakeoff = run_bakeoff(work, config, progress=progress)
+    eval_s = time.perf_counter() - t0
+    total_s = time.perf_counter() - started
+    t0 = time.perf_counter()
+    again = run_bakeoff(work, config)
+    rerun_s = time.perf_counter() - t0
+    multi = best_of_references(Path(bakeoff.folder), heldout)
+
+    print(f"E2E: {args.train} train examples, {args.steps} steps x batch 8 (adapter: train loss "
+          f"{metrics['train_loss']:.3f}, {train_s:.0f} s); {bakeoff.examples} held-out attribute sets; system line: {SYSTEM!r}\n")
+    print(Path(bakeoff.folder, "summary.md").read_text().split("### Where")[0])
+    print("ROUGE-L against the best of each set's references (as bench/lora.py scores):")
+    for name, value in sorted(multi.items(), key=lambda kv: -kv[1]):
+        print(f"  {name:<14}{value:.3f}")
+    print("\nwall time on this machine:")
+    print(f"  train the adapter        {train_s:6.1f} s")
+    for stage, seconds in stage_times.items():
+        print(f"  {stage:<24} {seconds:6.1f} s")
+    print(f"  bake-off total           {eval_s:6.1f} s")
+    print(f"  whole run                {total_s:6.1f} s")
+    print(f"  re-run (all cached)      {rerun_s:6.1f} s  (generated: {sum(c.generated for c in again.candidates)})")
+    print("\n" + verdict_line(bakeoff).replace("**", ""))
+    print(json.dumps({"folder": bakeoff.folder, "train_s": round(train_s, 1), "eval_s": round(eval_s, 1),
+                      "total_s": round(total_s, 1), "rerun_s": round(rerun_s, 1), "best_of_refs": multi}))
+    if not args.work:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,135 @@
+"""A real bake-off on a small slice of the sample project: every candidate, caching, cancel + resume, CLI, advice."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from curation.errors import CancelledError, UsageError
+from curation.jsonl import dumps_lines, read_jsonl
+from training.evaluation.config import EvalConfig
+from training.evaluation.harness import run_bakeoff
+from training.evaluation.results import latest_bakeoff, load_bakeoff
+
+pytestmark = pytest.mark.slow
+
+SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "support"
+CANDIDATES = {"zero-shot", "few-shot", "rag", "lora:r1"}
+# Short prompts keep CPU generation fast: one demonstration, two small passages.
+SMALL = {"few_shot_examples": 1, "prompt_budget": 700, "rag_k": 2, "rag_context_tokens": 160}
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory, embedder):
+    """A project with a curated split (20 train, 3 eval sample conversations), a tiny RAG index and a 1-step LoRA run."""
+    from curation.example import Example
+    from training.finetune import TrainingData, finetune
+    from training.lora_config import LoraSettings
+    from training.rag.index import build_rag_index
+
+    root = tmp_path_factory.mktemp("bakeoff-project")
+    records = [r for r in read_jsonl(SAMPLE / "examples.jsonl") if len(r["messages"]) == 3][:23]
+    (root / "curated").mkdir()
+    (root / "curated" / "train.jsonl").write_text(dumps_lines(records[:20]))
+    (root / "curated" / "eval.jsonl").write_text(dumps_lines(records[20:]))
+    docs = root / "docs"
+    docs.mkdir()
+    for name in ("battery-care.md", "care-and-flex-plans.md"):
+        shutil.copy(SAMPLE / "docs" / name, docs / name)
+    build_rag_index([docs], root / "index", embedder=embedder)
+    train = [Example.from_record(r) for r in records[:4]]
+    finetune(TrainingData(train, [], "slice"), LoraSettings(max_steps=1, batch_size=2, max_length=512,
+                                                            warmup_ratio=0.0), root / "runs" / "r1")
+    return root
+
+
+@pytest.fixture(scope="module")
+def first(project, embedder):
+    return run_bakeoff(project, EvalConfig(limit=3, max_new_tokens=6, **SMALL), embedder=embedder)
+
+
+def test_bakeoff_scores_every_candidate_and_writes_its_folder(first, project):
+    assert {c.name for c in first.candidates} == CANDIDATES
+    assert all(c.generated == 3 and c.cached == 0 for c in first.candidates)
+    assert first.examples == 3 and first.primary == "rouge_l"  # the sample's replies are free text
+    folder = Path(first.folder)
+    assert folder.parent == project / "evals" and latest_bakeoff(project) == folder
+    rows = read_jsonl(folder / "outputs.jsonl")
+    assert len(rows) == 3 and all(set(r["outputs"]) == CANDIDATES for r in rows)
+    assert all(0.0 <= r["scores"][c]["rouge_l"] <= 1.0 for r in rows for c in CANDIDATES)
+    summary = (folder / "summary.md").read_text()
+    for name in CANDIDATES:
+        assert f"| {name} |" in summary
+    assert "scores best on rouge_l" in summary
+    again = load_bakeoff(folder)
+    assert again.to_dict() == first.to_dict()
+    pairs = {(c.a, c.b) for c in first.comparisons}
+    assert len(pairs) == 6  # every pair of the 4 candidates, on the primary metric
+
+
+def test_rag_candidate_sees_retrieved_passages_and_lora_differs_from_base(first):
+    rows = read_jsonl(Path(first.folder) / "outputs.jsonl")
+    assert all("[" not in r["outputs"]["rag"] or "]" not in r["outputs"]["rag"] for r in rows)  # citations stripped
+    rag = first.candidate("rag")
+    assert rag.kind == "rag" and "retrieved" in rag.description
+    assert first.settings["index"] and first.settings["prompt"].startswith("built from 20 train examples (1 shown)")
+
+
+def test_second_run_generates_nothing_and_scores_the_same(first, project, embedder):
+    second = run_bakeoff(project, EvalConfig(limit=3, max_new_tokens=6, **SMALL), embedder=embedder)
+    assert all(c.generated == 0 and c.cached == 3 for c in second.candidates)
+    assert {c.name: c.scores for c in second.candidates} == {c.name: c.scores for c in first.candidates}
+
+
+def test_cancel_keeps_what_was_generated_and_a_rerun_resumes(project, embedder):
+    cancel = threading.Event()
+
+    def progress(stage, done, total):
+        if stage == "generate few-shot":
+            cancel.set()
+
+    config = EvalConfig(limit=2, max_new_tokens=4, candidates=["zero-shot", "few-shot"], **SMALL)
+    with pytest.raises(CancelledError, match="re-run continues"):
+        run_bakeoff(project, config, progress=progress, cancel=cancel, embedder=embedder)
+    resumed = run_bakeoff(project, config, embedder=embedder)
+    by_name = {c.name: c for c in resumed.candidates}
+    assert by_name["zero-shot"].generated == 0 and by_name["few-shot"].generated == 2
+
+
+def test_candidates_that_cannot_run_are_usage_errors(project, tmp_path, embedder):
+    with pytest.raises(UsageError, match="needs a RAG index"):
+        run_bakeoff(project, EvalConfig(candidates=["rag"]), index_dir=tmp_path / "none", embedder=embedder)
+    with pytest.raises(UsageError, match="No run named"):
+        run_bakeoff(project, EvalConfig(candidates=["lora:missing"]), embedder=embedder)
+    with pytest.raises(UsageError, match="No evaluation set"):
+        run_bakeoff(tmp_path, EvalConfig(candidates=["zero-shot"]))
+    (tmp_path / "keep.txt").write_text("mine")
+    with pytest.raises(UsageError, match="not a bake-off folder"):
+        run_bakeoff(project, EvalConfig(candidates=["zero-shot"]), out_dir=tmp_path)
+    assert (tmp_path / "keep.txt").read_text() == "mine"
+
+
+def test_cli_eval_json_and_advise_cites_the_bakeoff(first, project):
+    from advisor.cli import cli
+
+    runner = CliRunner()
+    result = runner.invoke(cli, ["eval", str(project), "--candidates", "zero-shot,lora:r1", "--limit", "3",
+                                 "--max-new-tokens", "6", "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert {c["name"] for c in summary["candidates"]} == {"zero-shot", "lora:r1"}
+    assert all(c["generated"] == 0 for c in summary["candidates"])  # cached by the first bake-off
+    bad = runner.invoke(cli, ["eval", str(project), "--candidates", "fine-tuned"])
+    assert bad.exit_code == 2 and "Unknown candidate" in bad.output
+
+    advice = runner.invoke(cli, ["advise", "--eval", str(project), "--answers", str(SAMPLE / "answers.yaml"),
+                                 "--no-ask", "--json"])
+    assert advice.exit_code == 0, advice.output
+    rec = json.loads(advice.stdout)["recommendation"]
+    assert rec["bakeoff"] == summary["folder"]
+    assert any(r["basis"].startswith("eval:") for r in rec["reasons"])

@@ -1,0 +1,58 @@
+"""Generated outputs cached per (model, adapter, decoding settings, exact conversation), so re-runs are instant.
+
+One append-only JSONL file: each line {"key", "output"}. A line cut by a crash is ignored, so an interrupted
+bake-off resumes from everything generated before it stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from curation.jsonl import dumps_line
+
+
+def generation_key(model: str, adapter: str | None, decoding: dict[str, Any], messages: list[dict[str, str]]) -> str:
+    """A key for one generation: anything that could change the output is in it."""
+    payload = json.dumps({"model": model, "adapter": adapter, "decoding": decoding, "messages": messages},
+                         sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+class GenerationCache:
+    """Outputs by key, read from and appended to one JSONL file."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.outputs: dict[str, str] = {}
+        if self.path.exists():
+            for line in self.path.read_text(encoding="utf-8").split("\n"):
+                try:
+                    record = json.loads(line)
+                    self.outputs[record["key"]] = record["output"]
+                except (ValueError, KeyError, TypeError):
+                    continue  # blank or cut line
+
+    def get(self, key: str) -> str | None:
+        return self.outputs.get(key)
+
+    def put(self, items: dict[str, str]) -> None:
+        """Remember outputs and append them to the file (flushed to disk before returning)."""
+        if not items:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        cut = False
+        if self.path.exists() and self.path.stat().st_size > 0:
+            with self.path.open("rb") as tail:
+                tail.seek(-1, os.SEEK_END)
+                cut = tail.read(1) != b"\n"
+        with self.path.open("a", encoding="utf-8") as handle:
+            if cut:  # a crash cut the last line: start on a fresh one
+                handle.write("\n")
+            handle.write("".join(dumps_line({"key": k, "output": v}) for k, v in items.items()))
+            handle.flush()
+            os.fsync(handle.fileno())
+        self.outputs.update(items)

@@ -1,0 +1,327 @@
+"""The bake-off: every candidate answers the same held-out examples with the same decoding, and is scored.
+
+Steps: read the eval set → pick candidates and metrics → build each candidate's conversations (few-shot prompt,
+retrieved passages) → generate what the cache lacks, batched, one model load per adapter → score → bootstrap
+intervals and paired comparisons → write evals/<stamp>/ (outputs.jsonl, summary.json, summary.md) atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from curation.errors import CancelledError, DataError, UsageError
+from curation.example import Example
+from curation.files import write_text_atomic
+from curation.jsonl import dumps_lines, read_jsonl
+from training.evaluation.cache import GenerationCache, generation_key
+from training.evaluation.candidates import (
+    Candidate,
+    adapter_fingerprint,
+    few_shot_conversation,
+    last_user,
+    parse_candidates,
+    rag_conversation,
+    reply_context,
+    strip_citations,
+)
+from training.evaluation.config import EvalConfig, MetricPlan, choose_metrics
+from training.evaluation.metrics import bootstrap_ci, paired_difference
+from training.evaluation.results import (
+    EVALS_DIR,
+    MARKDOWN_FILE,
+    OUTPUTS_FILE,
+    SUMMARY_FILE,
+    Bakeoff,
+    CandidateResult,
+    Comparison,
+)
+
+Progress = Callable[[str, int, int], None]
+CACHE_FILE = "generations.jsonl"
+CHUNK = 16  # conversations generated between cache writes (what an interruption can lose at most)
+
+
+@dataclass
+class EvalData:
+    """The held-out examples to score on, the train examples (to build a prompt from), and where they came from."""
+
+    examples: list[Example]
+    train: list[Example]
+    source: str
+
+    def fingerprint(self) -> str:
+        """A short hash of the eval examples' ids and references, to tell whether two bake-offs scored the same set."""
+        text = "\n".join(f"{e.id}\t{e.output_text}" for e in self.examples)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def split_folder(project: Path) -> Path | None:
+    """Where a project's split lives: export/ (curator marks applied), curated/, or the folder itself."""
+    for folder in (project / "export", project / "curated", project):
+        if (folder / "eval.jsonl").is_file():
+            return folder
+    return None
+
+
+def _records(path: Path) -> list[Example]:
+    try:
+        return [Example.from_record(r, str(path), n) for n, r in enumerate(read_jsonl(path), 1)]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise DataError(f"{path} is not a file tunewise wrote ({exc}).", "Re-run `tunewise curate` to rewrite it.") from exc
+
+
+def load_eval_data(project: str | Path, data: str | Path | None = None) -> EvalData:
+    """The project's curated eval split (or `data`, any file tunewise curate reads) plus its train split."""
+    project = Path(project)
+    folder = split_folder(project) if project.is_dir() else None
+    train = _records(folder / "train.jsonl") if folder is not None and (folder / "train.jsonl").is_file() else []
+    if data is not None:
+        from curation.load import load_files
+
+        loaded = load_files([str(data)])
+        if loaded.problems:
+            raise DataError(f"{len(loaded.problems)} problem(s) in {data}, e.g. {loaded.problems[0].format()}",
+                            f"Run `tunewise curate {data} --out DIR` to see them all, or fix the file.")
+        return EvalData(loaded.examples, train, str(data))
+    if folder is None:
+        raise UsageError(f"No evaluation set in {project} (looked for export/, curated/ and eval.jsonl).",
+                         f"Curate first (`tunewise curate DATA --out {project / 'curated'}`), or pass --data EVAL.jsonl.")
+    examples = _records(folder / "eval.jsonl")
+    if not examples:
+        raise DataError(f"{folder / 'eval.jsonl'} holds no examples.",
+                        "Curate with more data (curation holds out ~10%), or pass --data EVAL.jsonl.")
+    return EvalData(examples, train, str(folder / "eval.jsonl"))
+
+
+# --- the run ----------------------------------------------------------------------------------------
+
+
+class _Models:
+    """Loads the base model once, and the base model plus an adapter per run, one at a time."""
+
+    def __init__(self, model: str | None, batch_size: int) -> None:
+        self.model, self.batch_size = model, batch_size
+        self.current: tuple[str | None, object] | None = None
+
+    def generator(self, adapter: Path | None):
+        from training.generate import load_generator
+
+        key = str(adapter) if adapter else None
+        if self.current is None or self.current[0] != key:
+            self.current = None  # free the previous model first
+            generator = load_generator(self.model, adapter=adapter)
+            generator.batch_size = self.batch_size
+            self.current = (key, generator)
+        return self.current[1]
+
+    def tokenizer(self):
+        if self.current is not None:
+            return self.current[1].tokenizer
+        from training.model import load_model_tokenizer
+
+        return load_model_tokenizer(self.model)[0]
+
+
+def _few_shot_prompt(project: Path, data: EvalData, config: EvalConfig, embedder, progress, cancel) -> tuple[list[dict], str]:
+    """The project's saved prompt (prompt/messages.json), else one built now from the train split."""
+    from training.prompting import MESSAGES_FILE, PromptConfig, build_prompt, load_prompt
+
+    saved = project / "prompt" / MESSAGES_FILE
+    if saved.is_file():
+        return load_prompt(saved), str(saved)
+    if not data.train:
+        raise UsageError("The few-shot candidate needs a prompt, and there is neither prompt/messages.json nor a train split.",
+                         f"Build one: tunewise prompt build DATA --out {project / 'prompt'}")
+    answers = project / "answers.yaml"
+    prompt_config = PromptConfig(examples=config.few_shot_examples, token_budget=config.prompt_budget,
+                                 answers=str(answers) if answers.is_file() else None, model=config.model)
+    prompt = build_prompt(data.train, prompt_config, embedder=embedder, progress=progress, cancel=cancel)
+    return prompt.messages, f"built from {len(data.train)} train examples ({len(prompt.examples)} shown)"
+
+
+def _conversations(cand: Candidate, examples: list[Example], prompt: list[dict] | None, hits, tokenizer,
+                   config: EvalConfig) -> list[list[dict]]:
+    if cand.kind in ("zero-shot", "lora"):
+        return [reply_context(e) for e in examples]
+    if cand.kind == "few-shot":
+        return [few_shot_conversation(prompt, e) for e in examples]
+    return [rag_conversation(e, h, tokenizer, config.rag_context_tokens) for e, h in zip(examples, hits)]
+
+
+def run_bakeoff(
+    project: str | Path,
+    config: EvalConfig | None = None,
+    data: str | Path | None = None,
+    out_dir: str | Path | None = None,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+    embedder=None,
+    index_dir: str | Path | None = None,
+) -> Bakeoff:
+    """Run every candidate on the project's eval set, score them and write evals/<stamp>/; returns the summary."""
+    from training.model import model_source
+
+    config = config or EvalConfig()
+    project = Path(project)
+    if out_dir is not None and Path(out_dir).exists() and any(Path(out_dir).iterdir()) \
+            and not (Path(out_dir) / SUMMARY_FILE).is_file():
+        raise UsageError(f"{out_dir} exists and is not a bake-off folder.", "Pass a new or empty folder for --out.")
+    started = time.perf_counter()
+    eval_data = load_eval_data(project, data)
+    examples = eval_data.examples[: config.limit] if config.limit else eval_data.examples
+    index_path = Path(index_dir) if index_dir else project / "index"
+    candidates = parse_candidates(config.candidates or ["all"], project, index_path)
+    references = [e.output_text for e in examples]
+    plan = choose_metrics(references, config)
+
+    if embedder is None and (any(c.uses_rag or c.uses_prompt for c in candidates) or "embedding" in plan.metrics):
+        from curation.embed import Embedder
+
+        embedder = Embedder()
+    models = _Models(config.model, config.batch_size)
+    prompt, prompt_source = (None, None)
+    if any(c.uses_prompt for c in candidates):
+        prompt, prompt_source = _few_shot_prompt(project, eval_data, config, embedder, progress, cancel)
+    hits = None
+    if any(c.uses_rag for c in candidates):
+        from training.rag.index import load_rag_index
+        from training.rag.retrieve import RetrieveConfig, search
+
+        index = load_rag_index(index_path, embedder.name)
+        hits = search(index, [last_user(e) for e in examples], RetrieveConfig(k=config.rag_k, mode=config.rag_mode),
+                      embedder, progress=(lambda d, t: progress("search", d, t)) if progress else None, cancel=cancel)
+
+    cache = GenerationCache(project / EVALS_DIR / "cache" / CACHE_FILE)
+    model_fp = _model_fingerprint(model_source(config.model))
+    decoding = {"max_new_tokens": config.max_new_tokens, "temperature": 0.0, "greedy": True}
+    outputs: dict[str, list[str]] = {}
+    results: list[CandidateResult] = []
+    # Base-model candidates first, then one adapter at a time: each model is loaded once.
+    for cand in sorted(candidates, key=lambda c: c.adapter is not None):
+        t0 = time.perf_counter()
+        tokenizer = models.tokenizer() if cand.uses_rag else None
+        conversations = _conversations(cand, examples, prompt, hits, tokenizer, config)
+        adapter_fp = adapter_fingerprint(cand.adapter) if cand.adapter else None
+        keys = [generation_key(model_fp, adapter_fp, decoding, c) for c in conversations]
+        missing = [i for i, k in enumerate(keys) if cache.get(k) is None]
+        stage = f"generate {cand.name}"
+        if progress:
+            progress(stage, len(keys) - len(missing), len(keys))
+        for start in range(0, len(missing), CHUNK):
+            if cancel is not None and cancel.is_set():
+                raise CancelledError(f"Evaluation cancelled; {len(cache.outputs)} outputs are cached and a re-run "
+                                     "continues from them.")
+            batch = missing[start:start + CHUNK]
+            replies = models.generator(cand.adapter).chat([conversations[i] for i in batch],
+                                                          max_new_tokens=config.max_new_tokens, cancel=cancel)
+            cache.put({keys[i]: reply for i, reply in zip(batch, replies)})
+            if progress:
+                progress(stage, len(keys) - len(missing) + start + len(batch), len(keys))
+        texts = [cache.get(k) or "" for k in keys]
+        outputs[cand.name] = [strip_citations(t) for t in texts] if cand.uses_rag else texts
+        results.append(CandidateResult(cand.name, cand.kind, cand.describe(), {}, len(missing),
+                                       len(keys) - len(missing), time.perf_counter() - t0))
+    models.current = None
+
+    scores = score_outputs(outputs, references, plan, embedder, progress)
+    for result in results:
+        result.scores = {m: bootstrap_ci(scores[result.name][m], config.resamples, seed=config.seed) for m in plan.metrics}
+    order = {c.name: n for n, c in enumerate(candidates)}
+    results.sort(key=lambda r: order[r.name])
+    comparisons = [
+        Comparison(a.name, b.name, paired_difference(scores[a.name][plan.primary], scores[b.name][plan.primary],
+                                                     config.resamples, seed=config.seed))
+        for n, a in enumerate(results) for b in results[n + 1:]
+    ]
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H-%M-%SZ")
+    target = Path(out_dir) if out_dir else project / EVALS_DIR / stamp
+    settings = asdict(config) | {"prompt": prompt_source, "index": str(index_path) if hits is not None else None,
+                                 "model_source": model_source(config.model)}
+    bakeoff = Bakeoff(
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"), folder=str(target),
+        eval_source=eval_data.source, eval_fingerprint=EvalData(examples, [], "").fingerprint(), examples=len(examples),
+        primary=plan.primary, metrics=list(plan.metrics), metric_reasons=plan.reasons, candidates=results,
+        comparisons=comparisons, settings=settings, seconds=time.perf_counter() - started,
+    )
+    rows = per_example_rows(examples, outputs, scores, plan)
+    write_bakeoff(bakeoff, rows, target)
+    return bakeoff
+
+
+def _model_fingerprint(source: str) -> str:
+    from curation.models import model_fingerprint
+
+    return model_fingerprint(source)
+
+
+def score_outputs(outputs: dict[str, list[str]], references: list[str], plan: MetricPlan, embedder=None,
+                  progress: Progress | None = None) -> dict[str, dict[str, list[float]]]:
+    """Per candidate, per metric, the score of each example (embedding similarity is computed in one batch)."""
+    scores: dict[str, dict[str, list[float]]] = {}
+    ref_vectors = None
+    if "embedding" in plan.metrics:
+        if embedder is None:
+            raise UsageError("The embedding metric needs an embedder.")
+        ref_vectors = embedder.encode(references)
+    for n, (name, texts) in enumerate(outputs.items()):
+        per = {m: [metric.score(t, r) for t, r in zip(texts, references)]
+               for m, metric in plan.metrics.items() if metric.score is not None}
+        if ref_vectors is not None:
+            vectors = embedder.encode([t if t.strip() else " " for t in texts])
+            per["embedding"] = [max(0.0, float(x)) for x in np.sum(vectors * ref_vectors, axis=1)]
+        scores[name] = {m: per[m] for m in plan.metrics}
+        if progress:
+            progress("score", n + 1, len(outputs))
+    return scores
+
+
+def per_example_rows(examples: list[Example], outputs: dict[str, list[str]], scores: dict[str, dict[str, list[float]]],
+                     plan: MetricPlan) -> list[dict]:
+    """One record per example: input, reference, each candidate's output and scores, and the spread on the primary."""
+    rows = []
+    for i, example in enumerate(examples):
+        primary = [scores[c][plan.primary][i] for c in outputs]
+        rows.append({
+            "id": example.id, "input": example.input_text, "reference": example.output_text,
+            "outputs": {c: outputs[c][i] for c in outputs},
+            "scores": {c: {m: round(scores[c][m][i], 4) for m in plan.metrics} for c in outputs},
+            "spread": round(max(primary) - min(primary), 4),
+        })
+    return rows
+
+
+def write_bakeoff(bakeoff: Bakeoff, rows: list[dict], target: Path) -> None:
+    """Write outputs.jsonl, summary.json and summary.md into target, all or nothing (a staging folder renamed)."""
+    import json
+
+    from training.evaluation.report import bakeoff_markdown
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.parent / f".{target.name}.{os.getpid()}.tmp"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    try:
+        write_text_atomic(staging / OUTPUTS_FILE, dumps_lines(rows))
+        write_text_atomic(staging / SUMMARY_FILE, json.dumps(bakeoff.to_dict(), indent=2, ensure_ascii=False) + "\n")
+        write_text_atomic(staging / MARKDOWN_FILE, bakeoff_markdown(bakeoff, rows))
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def load_rows(folder: str | Path) -> list[dict]:
+    """The per-example records of a bake-off folder (outputs.jsonl)."""
+    return read_jsonl(Path(folder) / OUTPUTS_FILE)

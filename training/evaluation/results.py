@@ -1,0 +1,153 @@
+"""A bake-off's summary as data: per-candidate scores with intervals and paired comparisons (summary.json).
+
+Pure JSON in and out (no torch), so the advisor can read a bake-off without loading any model.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from curation.errors import DataError
+from training.evaluation.metrics import METRICS, Interval
+
+SUMMARY_FILE, OUTPUTS_FILE, MARKDOWN_FILE = "summary.json", "outputs.jsonl", "summary.md"
+EVALS_DIR = "evals"
+
+
+@dataclass
+class CandidateResult:
+    """One candidate's mean score (with a bootstrap interval) on each metric, and how its outputs were made."""
+
+    name: str
+    kind: str
+    description: str
+    scores: dict[str, Interval]
+    generated: int = 0
+    cached: int = 0
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": self.kind, "description": self.description,
+                "scores": {m: i.to_dict() for m, i in self.scores.items()}, "generated": self.generated,
+                "cached": self.cached, "seconds": round(self.seconds, 1)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CandidateResult:
+        return cls(data["name"], data["kind"], data.get("description", ""),
+                   {m: Interval(**i) for m, i in data["scores"].items()}, data.get("generated", 0),
+                   data.get("cached", 0), data.get("seconds", 0.0))
+
+
+@dataclass
+class Comparison:
+    """Mean difference a - b on the primary metric over the same examples, with a paired bootstrap interval."""
+
+    a: str
+    b: str
+    difference: Interval
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"a": self.a, "b": self.b, "difference": self.difference.to_dict()}
+
+
+@dataclass
+class Bakeoff:
+    """What a bake-off measured; `folder` is evals/<stamp>/ holding summary.json, outputs.jsonl and summary.md."""
+
+    created: str
+    folder: str
+    eval_source: str
+    eval_fingerprint: str
+    examples: int
+    primary: str
+    metrics: list[str]
+    metric_reasons: list[str]
+    candidates: list[CandidateResult]
+    comparisons: list[Comparison] = field(default_factory=list)
+    settings: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def candidate(self, name: str) -> CandidateResult:
+        for c in self.candidates:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    def ranked(self, metric: str | None = None) -> list[CandidateResult]:
+        """Candidates best first on a metric (the primary by default)."""
+        metric = metric or self.primary
+        sign = 1 if METRICS.get(metric) is None or METRICS[metric].higher_is_better else -1
+        return sorted(self.candidates, key=lambda c: -sign * _finite(c.scores[metric].mean))
+
+    @property
+    def winner(self) -> CandidateResult:
+        return self.ranked()[0]
+
+    def difference(self, a: str, b: str) -> Interval | None:
+        """Paired difference a - b on the primary metric, if both were measured."""
+        for c in self.comparisons:
+            if (c.a, c.b) == (a, b):
+                return c.difference
+            if (c.a, c.b) == (b, a):
+                d = c.difference
+                return Interval(-d.mean, -d.high, -d.low)
+        return None
+
+    def margin(self) -> tuple[CandidateResult, Interval] | None:
+        """The runner-up and the winner's paired margin over it (None with a single candidate)."""
+        ranked = self.ranked()
+        if len(ranked) < 2:
+            return None
+        return ranked[1], self.difference(ranked[0].name, ranked[1].name)
+
+    def to_dict(self) -> dict[str, Any]:
+        margin = self.margin()
+        return {
+            "created": self.created, "folder": self.folder, "eval_source": self.eval_source,
+            "eval_fingerprint": self.eval_fingerprint, "examples": self.examples, "primary": self.primary,
+            "metrics": self.metrics, "metric_reasons": self.metric_reasons,
+            "winner": self.winner.name, "runner_up": margin[0].name if margin else None,
+            "margin": margin[1].to_dict() if margin and margin[1] else None,
+            "candidates": [c.to_dict() for c in self.candidates],
+            "comparisons": [c.to_dict() for c in self.comparisons], "settings": self.settings,
+            "seconds": round(self.seconds, 1),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Bakeoff:
+        return cls(
+            data["created"], data["folder"], data.get("eval_source", ""), data.get("eval_fingerprint", ""),
+            data["examples"], data["primary"], list(data["metrics"]), list(data.get("metric_reasons", [])),
+            [CandidateResult.from_dict(c) for c in data["candidates"]],
+            [Comparison(c["a"], c["b"], Interval(**c["difference"])) for c in data.get("comparisons", [])],
+            dict(data.get("settings") or {}), data.get("seconds", 0.0),
+        )
+
+
+def _finite(value: float) -> float:
+    return value if math.isfinite(value) else -math.inf
+
+
+def load_bakeoff(folder: str | Path) -> Bakeoff:
+    """A bake-off from its folder (or its summary.json); DataError if it is not one."""
+    path = Path(folder)
+    file = path if path.is_file() else path / SUMMARY_FILE
+    try:
+        return Bakeoff.from_dict(json.loads(file.read_text(encoding="utf-8")))
+    except FileNotFoundError as exc:
+        raise DataError(f"No bake-off summary at {file}.", "Run `tunewise eval PROJECT` first.") from exc
+    except (ValueError, KeyError, TypeError) as exc:
+        raise DataError(f"{file} is not a tunewise bake-off summary ({exc}).", "Run `tunewise eval` again to rewrite it.") from exc
+
+
+def latest_bakeoff(project: str | Path) -> Path | None:
+    """The newest evals/<stamp>/ folder of a project that holds a summary, or None."""
+    root = Path(project) / EVALS_DIR
+    if not root.is_dir():
+        return None
+    done = sorted(p for p in root.iterdir() if p.is_dir() and (p / SUMMARY_FILE).is_file())
+    return done[-1] if done else None
