@@ -35,6 +35,7 @@ from advisor.costs import (
 )
 from advisor.interview import Answers
 from curation.errors import DataError
+from curation.report import format_duration
 
 if TYPE_CHECKING:
     from training.evaluation.results import Bakeoff
@@ -509,7 +510,7 @@ def _decide(v: dict[str, Any], ev: Evidence | None, prices: Prices) -> _Decision
         if v.get("data_location") == "local":
             local = costs["training"].get("local", {})
             reasons.append(Reason(f"Data must stay in-house: fine-tune locally with LoRA (about "
-                                  f"{_duration(local.get('seconds', 0))} on {local.get('model', 'a small model')}) and "
+                                  f"{format_duration(local.get('seconds', 0))} on {local.get('model', 'a small model')}) and "
                                   "serve the model yourself", "answer:data_location"))
     if failures == "capability":
         warnings.append(Reason("The model could not do the task: try a stronger model or split the task into steps; "
@@ -570,13 +571,6 @@ def _cost_reason(v: dict[str, Any], costs: dict[str, Any]) -> Reason:
     return Reason(f"A fine-tuned {ref['model']} without few-shot demonstrations pays back its ${ref['training_cost']:.2f} "
                   f"training after about {ref['break_even_requests']:,} requests{when}", basis)
 
-
-def _duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 # ------------------------------------------------------------------------------------- counterfactuals and steps
@@ -660,7 +654,7 @@ def _next_steps(v: dict[str, Any], ev: Evidence | None, d: _Decision, bakeoff: B
         local = training.get("local", {})
         ref = d.costs["reference"]
         hosted = next((h for h in training.get("hosted", []) if h["model"] == ref["model"]), None)
-        where = f"a local LoRA on {local.get('model', 'a small model')} takes about {_duration(local.get('seconds', 0))}"
+        where = f"a local LoRA on {local.get('model', 'a small model')} takes about {format_duration(local.get('seconds', 0))}"
         if hosted and d.costs["hosted_allowed"]:
             where += f"; hosted, {hosted['model']} costs about ${hosted['cost']:.2f}"
         data = f"train.jsonl ({ev.train:,} examples)" if ev is not None else "your curated examples (run `tunewise curate`)"

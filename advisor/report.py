@@ -7,6 +7,7 @@ from typing import Any
 
 from advisor.interview import Answers
 from advisor.recommend import PATH_LABELS, Evidence, Recommendation
+from curation.report import format_duration
 
 REPORT_VERSION = 1
 
@@ -17,13 +18,6 @@ def _money(value: float | None, currency: str = "USD") -> str:
     sign = "$" if currency == "USD" else f"{currency} "
     return f"{sign}{value:,.2f}" if abs(value) >= 0.1 or value == 0 else f"{sign}{value:.3g}"
 
-
-def _duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 def _basis(basis: str) -> str:
@@ -78,7 +72,7 @@ def _costs(costs: dict[str, Any]) -> list[str]:
     ]
     local = training.get("local") or {}
     if local:
-        lines += [f"- Local LoRA on {local.get('model')}: about {_duration(local.get('seconds', 0))} "
+        lines += [f"- Local LoRA on {local.get('model')}: about {format_duration(local.get('seconds', 0))} "
                   f"at {local.get('tokens_per_second')} tokens/s ({local.get('measured', 'measured here')})."]
     if costs.get("hosted_allowed"):
         lines += [f"- Hosted, {h['model']} ({h['provider']}): {_money(h['cost'], cur)}" for h in training.get("hosted", [])]

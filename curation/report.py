@@ -121,7 +121,7 @@ def render_markdown(report: dict[str, Any], result: CurationResult | None = None
     ]
     lines += [f"| {h['provider']} | {h['model']} | ${h['per_1m_training_tokens']:.2f} | ${h['cost']:.2f} |" for h in cost["hosted"]]
     local = cost["local"]
-    lines += ["", f"Local LoRA ({local['model']}): about {_duration(local['seconds'])} at {local['tokens_per_second']} tokens/s ({local['measured']}).", ""]
+    lines += ["", f"Local LoRA ({local['model']}): about {format_duration(local['seconds'])} at {local['tokens_per_second']} tokens/s ({local['measured']}).", ""]
     return "\n".join(lines)
 
 
@@ -130,7 +130,8 @@ def _short(text: str, n: int = 70) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def _duration(seconds: float) -> str:
+def format_duration(seconds: float) -> str:
+    """Seconds in words a reader takes in at a glance: 45 s, 12 min, 2.5 h."""
     if seconds < 90:
         return f"{seconds:.0f} s"
     if seconds < 5400:

@@ -7,6 +7,8 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import Static
 
+from curation.report import format_duration
+
 FLAG_NAMES = {
     "possible_duplicate": "possible duplicates", "outlier": "outliers", "too_short": "very short replies",
     "too_long": "too long", "tiny_cluster": "in tiny clusters", "language": "other language", "unusual_text": "log-like text",
@@ -45,7 +47,7 @@ def overview_text(report: dict[str, Any], restored: int, removed_by_you: int) ->
             line += f"; from ${cheapest['cost']:.2f} ({cheapest['model']})"
         local = cost.get("local")
         if local:
-            line += f"; local LoRA ≈ {_duration(local['seconds'])}"
+            line += f"; local LoRA ≈ {format_duration(local['seconds'])}"
         text.append(line + "\n")
     return text
 
@@ -53,13 +55,6 @@ def overview_text(report: dict[str, Any], restored: int, removed_by_you: int) ->
 def _name(path: str) -> str:
     return path.replace("\\", "/").rsplit("/", 1)[-1]
 
-
-def _duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 class Overview(Static):

@@ -7,6 +7,8 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import Static
 
+from curation.report import format_duration
+
 CONFIDENCE_STYLE = {"high": "bold green", "medium": "bold yellow", "low": "bold red"}
 
 
@@ -23,13 +25,6 @@ def money(value: float | None) -> str:
     return f"${value:,.2f}" if abs(value) >= 0.995 or value == 0 else f"${value:.3f}"
 
 
-def duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
-
 
 def cost_lines(costs: dict[str, Any]) -> list[str]:
     """Two or three lines on training and per-request cost."""
@@ -39,7 +34,7 @@ def cost_lines(costs: dict[str, Any]) -> list[str]:
     part = f"Training: {training.get('billed_tokens', 0):,} billed tokens ({training.get('basis', 'estimated')})"
     local = training.get("local") or {}
     if local:
-        part += f"; local LoRA ≈ {duration(local.get('seconds', 0))}"
+        part += f"; local LoRA ≈ {format_duration(local.get('seconds', 0))}"
     hosted = training.get("hosted") or []
     if costs.get("hosted_allowed") and hosted:
         cheapest = min(hosted, key=lambda h: h["cost"])
