@@ -8,6 +8,8 @@ Layout of a project folder::
     decisions.json    the curator's keep/remove marks over curated/ (curation.decisions)
     report.md/.json   the recommendation report
     export/           clean/train/eval/removed.jsonl with the marks applied
+    runs/ index/ prompt/   the chosen path's artefacts (LoRA runs, RAG index, few-shot prompt)
+    evals/<date>/     bake-offs (training.evaluation): outputs.jsonl, summary.json, summary.md; evals/cache/
 
 Nothing here imports textual; the TUI and the CLI both call these functions.
 """
@@ -25,7 +27,7 @@ from curation.errors import DataError, UsageError
 from curation.files import write_text_atomic
 
 STATE_FILES = ("tunewise.yaml", "tunewise.json")
-STEPS = ("project", "interview", "data", "recommendation", "run")
+STEPS = ("project", "interview", "data", "recommendation", "run", "evaluate")
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "samples" / "support"
 
 
@@ -217,6 +219,13 @@ class Project:
         stale = sorted(set(marks) - set(view.records))
         applied = {k: v for k, v in marks.items() if k not in stale}
         return export_with_decisions(self.curated_dir, applied, self.export_dir), stale
+
+    def load_bakeoff(self):
+        """The project's latest bake-off (evals/<date>/summary.json), or None when none was run."""
+        from training.evaluation.results import latest_bakeoff, load_bakeoff
+
+        folder = latest_bakeoff(self.root)
+        return load_bakeoff(folder) if folder is not None else None
 
     def write_report(self, markdown: str, data: dict[str, Any]) -> None:
         """Save the recommendation report as report.md and report.json, atomically."""

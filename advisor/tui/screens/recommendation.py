@@ -32,6 +32,7 @@ class RecommendationScreen(StepScreen["Recommendation"]):
         self.recommendation: Recommendation | None = None
         self.answers = None
         self.evidence = None
+        self.bakeoff = None
 
     def body(self) -> ComposeResult:
         with VerticalScroll(id="recommendation"):
@@ -43,7 +44,8 @@ class RecommendationScreen(StepScreen["Recommendation"]):
         try:
             self.answers = self.project.load_answers()
             self.evidence = evidence_from_curation_dir(self.project.curated_dir) if self.project.is_curated else None
-            self.recommendation = recommend(self.answers, self.evidence)
+            self.bakeoff = self.project.load_bakeoff()
+            self.recommendation = recommend(self.answers, self.evidence, bakeoff=self.bakeoff)
         except TunewiseError as exc:
             self.query_one(RecommendationView).update(f"No recommendation: {exc.message}")
             self.report(exc)
