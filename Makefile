@@ -8,7 +8,7 @@ STAMP := $(VENV)/.stamp-$(shell sha256sum pyproject.toml | cut -c1-16)
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup demo curate-demo test lint bench clean
+.PHONY: setup demo curate-demo test lint bench bench-all clean
 
 setup: $(STAMP)
 
@@ -37,6 +37,13 @@ lint: setup
 
 bench: setup
 	$(PY) bench/curate.py
+
+# Every benchmark (about an hour on 2 CPU cores): curation, retrieval, LoRA speed/quality, the full bake-off.
+bench-all: setup
+	$(PY) bench/curate.py
+	$(PY) bench/rag.py
+	$(PY) bench/lora.py
+	$(PY) bench/bakeoff.py
 
 clean:
 	rm -rf out .pytest_cache .ruff_cache
