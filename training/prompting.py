@@ -257,6 +257,25 @@ def save_prompt(prompt: FewShotPrompt, out_dir: str | Path, settings: PromptConf
     return written
 
 
+def check_messages(text: str, where: str = "The prompt", hint: str = "Build the prompt again.") -> list[dict[str, str]]:
+    """Chat messages parsed from JSON text: a list of {role: system|user|assistant, content: str} (DataError if not)."""
+    try:
+        messages = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{where} is not valid JSON: {exc}", hint) from exc
+    if not isinstance(messages, list) or not all(
+        isinstance(m, dict) and m.get("role") in ("system", "user", "assistant") and isinstance(m.get("content"), str)
+        for m in messages
+    ):
+        raise DataError(f"{where} is not a list of chat messages ({{role, content}}).", hint)
+    return messages
+
+
+def prompt_text(messages: list[dict[str, str]]) -> str:
+    """Chat messages as the plain text of prompt.txt (for models or tools without chat messages)."""
+    return "\n\n".join(f"{m['role'].capitalize()}: {m['content'].strip()}" for m in messages) + "\n"
+
+
 def load_prompt(path: str | Path) -> list[dict[str, str]]:
     """The messages of a saved prompt (a folder holding messages.json, or the file itself), checked."""
     path = Path(path)
@@ -264,15 +283,10 @@ def load_prompt(path: str | Path) -> list[dict[str, str]]:
     if not file.is_file():
         raise UsageError(f"No prompt at {path}.", "Build one first: tunewise prompt build DATA --out DIR.")
     try:
-        messages = json.loads(file.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DataError(f"{file} is not valid JSON: {exc}", "Build the prompt again.") from exc
-    if not isinstance(messages, list) or not all(
-        isinstance(m, dict) and m.get("role") in ("system", "user", "assistant") and isinstance(m.get("content"), str)
-        for m in messages
-    ):
-        raise DataError(f"{file} is not a list of chat messages ({{role, content}}).", "Build the prompt again.")
-    return messages
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{file} is not valid UTF-8 text: {exc}", "Build the prompt again.") from exc
+    return check_messages(text, str(file))
 
 
 def run_prompt(

@@ -1,0 +1,287 @@
+"""The RAG panel of the run step: build (or update) the project's index from a documents folder in a worker, then
+search it (hybrid, dense or BM25) and optionally answer from the hits with the local model, citing them."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Button, DataTable, Input, Select, Static
+
+from advisor.project import shown_path
+from advisor.runview import (
+    RAG_STAGES,
+    Throttle,
+    answer_text,
+    build_summary,
+    hit_row,
+    manifest_summary,
+    parse_k,
+    stage_position,
+)
+from advisor.tui.widgets.progress import ProgressPanel
+from curation.errors import CancelledError, TunewiseError, UsageError
+
+MODES = ("hybrid", "dense", "bm25")
+
+
+class StagedProgress(ProgressPanel):
+    """ProgressPanel over a job's own stages: `stages` maps stage → (label, start, end share of the bar)."""
+
+    def __init__(self, stages: dict[str, tuple[str, float, float]], **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.stages = stages
+
+    def report(self, stage: str, done: int, total: int) -> None:
+        """One progress(stage, done, total) callback from the library."""
+        label, position = stage_position(self.stages, stage, done, total)
+        self.query_one("#bar").update(progress=position)
+        self.query_one("#stage").update(label)
+
+
+class RagPanel(VerticalScroll):
+    """Index the documents and query them; `hits` holds the last search's results."""
+
+    def __init__(self, project, max_new_tokens: int = 96, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.project = project
+        self.max_new_tokens = max_new_tokens
+        self.build_cancel: threading.Event | None = None
+        self.query_cancel: threading.Event | None = None
+        self.hits: list = []
+        self.answer = None
+        self.report_data: dict | None = None
+        self._index = None  # the loaded RagIndex, reused between searches (dropped after a build)
+        self._generator = None  # loaded on the first Ask
+        self._closing = False
+
+    @property
+    def index_dir(self) -> Path:
+        """Where the project's index lives."""
+        return self.project.root / "index"
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="row"):
+            yield Input(placeholder="folder of documents (.md .txt .html .pdf .jsonl)", id="rag-docs", compact=True)
+            yield Button("Build", id="rag-build", variant="primary", compact=True, tooltip="Build or update the index (ctrl+r)")
+            yield Button("Cancel", id="rag-cancel", variant="error", compact=True, disabled=True)
+        yield StagedProgress(RAG_STAGES, id="rag-progress")
+        yield Static("", id="rag-summary", markup=False)
+        with Horizontal(classes="row"):
+            yield Input(placeholder="question", id="rag-query", compact=True)
+            yield Select([(m, m) for m in MODES], value="hybrid", allow_blank=False, compact=True, id="rag-mode")
+            yield Input("5", id="rag-k", compact=True, tooltip="hits to show")
+            yield Button("Search", id="rag-search", compact=True)
+            yield Button("Ask", id="rag-ask", compact=True, tooltip="Answer from the hits with the local model")
+        yield DataTable(id="rag-hits", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="rag-hit-text", markup=False)
+        yield Static("", id="rag-answer", markup=False)
+
+    def on_mount(self) -> None:
+        from training.rag.index import MANIFEST, read_manifest
+
+        docs = self.project.docs_path
+        self.query_one("#rag-docs", Input).value = shown_path(docs) if docs else ""
+        self.query_one("#rag-hits", DataTable).add_columns("#", "score", "source", "heading")
+        if (self.index_dir / MANIFEST).is_file():
+            try:
+                self.query_one("#rag-summary", Static).update(manifest_summary(read_manifest(self.index_dir)))
+                self.query_one(StagedProgress).finish("Index built.")
+            except TunewiseError as exc:
+                self.query_one("#rag-summary", Static).update(f"The index cannot be read: {exc.message}")
+        else:
+            self.query_one("#rag-summary", Static).update("No index yet: Build indexes the documents folder into index/.")
+
+    def on_unmount(self) -> None:
+        """Leaving the screen cancels a running build or answer."""
+        self._closing = True
+        for event in (self.build_cancel, self.query_cancel):
+            if event is not None:
+                event.set()
+
+    def _post(self, callback, *args) -> None:
+        """Run callback(*args) on the UI thread (nothing once the panel is gone or the app has stopped)."""
+        if self._closing:
+            return
+        try:
+            self.app.call_from_thread(callback, *args)
+        except RuntimeError:
+            pass
+
+    # --- building -----------------------------------------------------------------------------------
+
+    @on(Button.Pressed, "#rag-build")
+    @on(Input.Submitted, "#rag-docs")
+    def action_start(self) -> None:
+        """Build or update the index from the documents folder (saved as the project's docs folder)."""
+        if self.build_cancel is not None:
+            self.notify("The index is already being built (escape cancels).", severity="warning")
+            return
+        folder = self.query_one("#rag-docs", Input).value.strip()
+        try:
+            if not folder:
+                raise UsageError("No documents folder given.", "Type the folder holding your documents (.md, .html, .txt, .pdf, .jsonl).")
+            self.project.set_docs(folder)  # checks it is a folder, and remembers it
+        except TunewiseError as exc:
+            self.app.report_error(exc)  # type: ignore[attr-defined]
+            return
+        self.build_cancel = threading.Event()
+        self._buttons()
+        self.query_one(StagedProgress).start("Scanning the documents…")
+        self.build(self.project.docs_path, self.build_cancel)
+
+    @on(Button.Pressed, "#rag-cancel")
+    def action_stop(self) -> None:
+        """Cancel the running build (the previous index stays as it was) or answer."""
+        for event in (self.build_cancel, self.query_cancel):
+            if event is not None:
+                event.set()
+        if self.build_cancel is not None:
+            self.query_one(StagedProgress).stop("Cancelling…", "running")
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="rag-build")
+    def build(self, docs: Path, cancel: threading.Event) -> None:
+        """build_rag_index off the UI thread with the app's embedder."""
+        from training.rag.index import build_rag_index
+
+        throttle = Throttle()
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if throttle.ready(stage, done, total, time.monotonic()):
+                self._post(self.query_one(StagedProgress).report, stage, done, total)
+
+        try:
+            report = build_rag_index([docs], self.index_dir, progress=progress, cancel=cancel,
+                                     embedder=self.app.get_embedder())  # type: ignore[attr-defined]
+        except Exception as exc:
+            self._post(self._build_failed, exc)
+        else:
+            self._post(self._built, report.to_dict())
+
+    def _built(self, report: dict) -> None:
+        self.build_cancel = None
+        self._index = None
+        self.report_data = report
+        self._buttons()
+        self.query_one(StagedProgress).finish(Text(f"Built: {report['chunks']} chunks from {report['documents']} document(s)."))
+        self.query_one("#rag-summary", Static).update(build_summary(report))
+        self.notify(f"Index built in {shown_path(self.index_dir)}/.", title="RAG")
+
+    def _build_failed(self, exc: Exception) -> None:
+        self.build_cancel = None
+        self._buttons()
+        cancelled = isinstance(exc, CancelledError)
+        self.query_one(StagedProgress).stop(Text("Cancelled." if cancelled else f"Failed: {getattr(exc, 'message', exc)}"),
+                                            "cancelled" if cancelled else "failed")
+        if cancelled:
+            self.notify(exc.message, title="RAG", severity="warning")
+        else:
+            self.app.report_error(exc)  # type: ignore[attr-defined]
+
+    # --- searching and asking -----------------------------------------------------------------------
+
+    @on(Button.Pressed, "#rag-search")
+    @on(Input.Submitted, "#rag-query")
+    def action_search(self) -> None:
+        """Show the top-k hits for the question."""
+        self._query(ask=False)
+
+    @on(Button.Pressed, "#rag-ask")
+    def action_ask(self) -> None:
+        """Answer the question from the top hits with the local model, citing them."""
+        self._query(ask=True)
+
+    def _query(self, ask: bool) -> None:
+        if self.build_cancel is not None:
+            self.notify("Wait for the index build to finish (or cancel it).", severity="warning")
+            return
+        if self.query_cancel is not None:
+            self.notify("A search is still running.", severity="warning")
+            return
+        question = self.query_one("#rag-query", Input).value.strip()
+        try:
+            if not question:
+                raise UsageError("No question given.", "Type a question about your documents.")
+            k = parse_k(self.query_one("#rag-k", Input).value)
+        except TunewiseError as exc:
+            self.app.report_error(exc)  # type: ignore[attr-defined]
+            return
+        mode = str(self.query_one("#rag-mode", Select).value)
+        self.query_cancel = threading.Event()
+        self._buttons()
+        if ask:
+            self.query_one("#rag-answer", Static).update("Answering with the local model…")
+        self.run_query(question, mode, k, ask, self.query_cancel)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="rag-query")
+    def run_query(self, question: str, mode: str, k: int, ask: bool, cancel: threading.Event) -> None:
+        """Load the index (once), search it, and answer from the hits when asked."""
+        from training.rag.index import load_rag_index
+        from training.rag.retrieve import RetrieveConfig, search
+
+        try:
+            embedder = self.app.get_embedder()  # type: ignore[attr-defined]
+            if self._index is None:
+                self._index = load_rag_index(self.index_dir)
+            if ask:
+                from training.generate import load_generator
+                from training.rag.answer import AnswerConfig, answer_questions
+
+                if self._generator is None:
+                    self._generator = load_generator()
+                config = AnswerConfig(k=k, mode=mode, max_new_tokens=self.max_new_tokens)
+                answer = answer_questions(self._index, [question], self._generator, embedder, config, cancel=cancel)[0]
+                hits = answer.sources
+            else:
+                answer, hits = None, search(self._index, [question], RetrieveConfig(k=k, mode=mode), embedder, cancel=cancel)[0]
+        except Exception as exc:
+            self._post(self._query_failed, exc)
+        else:
+            self._post(self._answered, hits, answer)
+
+    def _answered(self, hits: list, answer) -> None:
+        self.query_cancel = None
+        self._buttons()
+        self.hits, self.answer = hits, answer
+        table = self.query_one("#rag-hits", DataTable)
+        table.clear()
+        for hit in hits:
+            table.add_row(*hit_row(hit))
+        self._show_hit(0)
+        self.query_one("#rag-answer", Static).update("Answer: " + answer_text(answer) if answer is not None else "")
+        if not hits:
+            self.notify("No passage matches the question.", title="RAG", severity="warning")
+
+    def _query_failed(self, exc: Exception) -> None:
+        self.query_cancel = None
+        self._buttons()
+        self.query_one("#rag-answer", Static).update("")
+        if isinstance(exc, CancelledError):
+            self.notify(exc.message, title="RAG", severity="warning")
+        else:
+            self.app.report_error(exc)  # type: ignore[attr-defined]
+
+    @on(DataTable.RowHighlighted, "#rag-hits")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_hit(event.cursor_row)
+
+    def _show_hit(self, row: int) -> None:
+        """The full text of a hit under the table."""
+        if 0 <= row < len(self.hits):
+            hit = self.hits[row]
+            where = f"{hit.source} › {hit.heading}" if hit.heading else hit.source
+            self.query_one("#rag-hit-text", Static).update(f"[{hit.rank}] {where}\n{hit.text.strip()}")
+        else:
+            self.query_one("#rag-hit-text", Static).update("")
+
+    def _buttons(self) -> None:
+        building, querying = self.build_cancel is not None, self.query_cancel is not None
+        self.query_one("#rag-build", Button).disabled = building
+        self.query_one("#rag-cancel", Button).disabled = not (building or querying)
+        for button in ("#rag-search", "#rag-ask"):
+            self.query_one(button, Button).disabled = building or querying
