@@ -116,6 +116,10 @@ class TunewiseApp(App[None]):
             from advisor.tui.screens.recommendation import RecommendationScreen
 
             return RecommendationScreen(project)
+        if step == "evaluate":
+            from advisor.tui.screens.evaluate import EvaluateScreen
+
+            return EvaluateScreen(project)
         from advisor.tui.screens.run import RunScreen
 
         return RunScreen(project, getattr(result, "path", None))
@@ -126,7 +130,7 @@ class TunewiseApp(App[None]):
             if isinstance(result, Project):
                 self.open(result)
             return
-        if step != "run":
+        if STEPS.index(step) + 1 < len(STEPS):
             self.goto(STEPS[STEPS.index(step) + 1], result)
 
     def step_commands(self) -> Iterable[PaletteCommand]:

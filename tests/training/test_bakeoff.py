@@ -19,7 +19,7 @@ from training.evaluation.results import latest_bakeoff, load_bakeoff
 pytestmark = pytest.mark.slow
 
 SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "support"
-CANDIDATES = {"zero-shot", "few-shot", "rag", "lora:r1"}
+CANDIDATES = {"zero-shot", "few-shot", "rag", "lora:r1", "rag+lora:r1"}
 # Short prompts keep CPU generation fast: one demonstration, two small passages.
 SMALL = {"few_shot_examples": 1, "prompt_budget": 700, "rag_k": 2, "rag_context_tokens": 160}
 
@@ -69,7 +69,7 @@ def test_bakeoff_scores_every_candidate_and_writes_its_folder(first, project):
     again = load_bakeoff(folder)
     assert again.to_dict() == first.to_dict()
     pairs = {(c.a, c.b) for c in first.comparisons}
-    assert len(pairs) == 6  # every pair of the 4 candidates, on the primary metric
+    assert len(pairs) == 10  # every pair of the 5 candidates, on the primary metric
 
 
 def test_rag_candidate_sees_retrieved_passages_and_lora_differs_from_base(first):

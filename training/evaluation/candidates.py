@@ -56,13 +56,19 @@ def adapter_runs(project: Path) -> list[str]:
 
 
 def available(project: Path, index_dir: Path | None) -> list[Candidate]:
-    """Every candidate the project can run now: zero-shot, few-shot, rag if an index exists, each finished run."""
-    found = [Candidate("zero-shot", "zero-shot"), Candidate("few-shot", "few-shot")]
-    if index_dir is not None and (index_dir / "manifest.json").is_file():
-        found.append(Candidate("rag", "rag"))
-    from training.runs import runs_root
+    """Every candidate the project can run now: zero-shot, few-shot, rag if an index exists, each finished run,
+    and with an index, the active (else newest) run answering from retrieved passages (rag+lora)."""
+    from training.runs import active_run, runs_root
 
-    found += [Candidate(f"lora:{name}", "lora", runs_root(project) / name) for name in adapter_runs(project)]
+    found = [Candidate("zero-shot", "zero-shot"), Candidate("few-shot", "few-shot")]
+    has_index = index_dir is not None and (index_dir / "manifest.json").is_file()
+    if has_index:
+        found.append(Candidate("rag", "rag"))
+    names = adapter_runs(project)
+    found += [Candidate(f"lora:{name}", "lora", runs_root(project) / name) for name in names]
+    if has_index and names:
+        chosen = active_run(project) if active_run(project) in names else names[-1]
+        found.append(Candidate(f"rag+lora:{chosen}", "rag+lora", runs_root(project) / chosen))
     return found
 
 

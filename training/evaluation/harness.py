@@ -109,8 +109,8 @@ def load_eval_data(project: str | Path, data: str | Path | None = None) -> EvalD
 class _Models:
     """Loads the base model once, and the base model plus an adapter per run, one at a time."""
 
-    def __init__(self, model: str | None, batch_size: int) -> None:
-        self.model, self.batch_size = model, batch_size
+    def __init__(self, model: str | None, batch_size: int, progress: Progress | None = None) -> None:
+        self.model, self.batch_size, self.progress = model, batch_size, progress
         self.current: tuple[str | None, object] | None = None
 
     def generator(self, adapter: Path | None):
@@ -119,7 +119,12 @@ class _Models:
         key = str(adapter) if adapter else None
         if self.current is None or self.current[0] != key:
             self.current = None  # free the previous model first
+            stage = "load model" + (f" + {Path(adapter).name}" if adapter else "")
+            if self.progress:
+                self.progress(stage, 0, 1)
             generator = load_generator(self.model, adapter=adapter)
+            if self.progress:
+                self.progress(stage, 1, 1)
             generator.batch_size = self.batch_size
             self.current = (key, generator)
         return self.current[1]
@@ -188,7 +193,7 @@ def run_bakeoff(
         from curation.embed import Embedder
 
         embedder = Embedder()
-    models = _Models(config.model, config.batch_size)
+    models = _Models(config.model, config.batch_size, progress)
     prompt, prompt_source = (None, None)
     if any(c.uses_prompt for c in candidates):
         prompt, prompt_source = _few_shot_prompt(project, eval_data, config, embedder, progress, cancel)

@@ -6,11 +6,12 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
-STEP_TITLES = {"project": "Project", "interview": "Interview", "data": "Data", "recommendation": "Recommendation", "run": "Run"}
+STEP_TITLES = {"project": "Project", "interview": "Interview", "data": "Data", "recommendation": "Recommendation", "run": "Run",
+               "evaluate": "Evaluate"}
 
 
 class StepBar(Static):
-    """Project › Interview › Data › Recommendation › Run, with the current step marked."""
+    """Project › Interview › Data › Recommendation › Run › Evaluate, with the current step marked."""
 
     step: reactive[str] = reactive("project")
 
