@@ -152,6 +152,15 @@ class TunewiseApp(App[None]):
         else:
             self.notify(f"{type(exc).__name__}: {exc}", title="Unexpected error", severity="error", timeout=10)
 
+    def report_stop(self, exc: BaseException, title: str) -> None:
+        """A job that raised: a cancel is a warning notice (what was kept, how to resume), anything else an error."""
+        from curation.errors import CancelledError
+
+        if isinstance(exc, CancelledError):
+            self.notify(exc.message, title=title, severity="warning")
+        else:
+            self.report_error(exc)
+
     def get_embedder(self):
         """The sentence embedder, loaded once per session (called from worker threads)."""
         with self._embedder_lock:

@@ -41,13 +41,40 @@ class ProgressPanel(Horizontal):
         self.query_one("#bar", ProgressBar).update(total=1.0, progress=1.0)
         self.query_one("#stage", Label).update(text)
 
-    def stop(self, text: str, state: str = "failed") -> None:
+    def stop(self, text, state: str = "failed") -> None:
         """Show the job failed or cancelled (the bar stays where it was)."""
         self.state = state
         self.query_one("#stage", Label).update(text)
+
+    def fail(self, exc: BaseException) -> bool:
+        """Show a job that raised: "Cancelled." or "Failed: <message>"; True when it was cancelled."""
+        from rich.text import Text
+
+        from curation.errors import CancelledError
+
+        cancelled = isinstance(exc, CancelledError)
+        self.stop(Text("Cancelled." if cancelled else f"Failed: {getattr(exc, 'message', exc)}"),  # never markup
+                  "cancelled" if cancelled else "failed")
+        return cancelled
 
     @property
     def fraction(self) -> float:
         """How much of the job is done, 0 to 1."""
         bar = self.query_one("#bar", ProgressBar)
         return float(bar.progress / bar.total) if bar.total else 0.0
+
+
+class StagedProgress(ProgressPanel):
+    """ProgressPanel over a job's own stages: `stages` maps stage → (label, start, end share of the bar)."""
+
+    def __init__(self, stages: dict[str, tuple[str, float, float]], **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.stages = stages
+
+    def report(self, stage: str, done: int, total: int) -> None:
+        """One progress(stage, done, total) callback from the library."""
+        from advisor.runview import stage_position
+
+        label, position = stage_position(self.stages, stage, done, total)
+        self.query_one("#bar", ProgressBar).update(progress=position)
+        self.query_one("#stage", Label).update(label)

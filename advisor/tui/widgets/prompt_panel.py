@@ -23,8 +23,8 @@ from advisor.runview import (
     prompt_summary,
     shorten,
 )
-from advisor.tui.widgets.rag_panel import StagedProgress
-from curation.errors import CancelledError, TunewiseError, UsageError
+from advisor.tui.widgets.progress import StagedProgress
+from curation.errors import TunewiseError, UsageError
 from curation.files import write_text_atomic
 
 
@@ -178,13 +178,8 @@ class PromptPanel(VerticalScroll):
     def _failed(self, exc: Exception) -> None:
         self.cancel_event = None
         self._buttons()
-        cancelled = isinstance(exc, CancelledError)
-        self.query_one(StagedProgress).stop(Text("Cancelled." if cancelled else f"Failed: {getattr(exc, 'message', exc)}"),
-                                            "cancelled" if cancelled else "failed")
-        if cancelled:
-            self.notify(exc.message, title="Prompt", severity="warning")
-        else:
-            self.app.report_error(exc)  # type: ignore[attr-defined]
+        self.query_one(StagedProgress).fail(exc)
+        self.app.report_stop(exc, "Prompt")  # type: ignore[attr-defined]
 
     # --- editing ------------------------------------------------------------------------------------
 

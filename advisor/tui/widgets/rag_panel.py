@@ -22,26 +22,11 @@ from advisor.runview import (
     hit_row,
     manifest_summary,
     parse_k,
-    stage_position,
 )
-from advisor.tui.widgets.progress import ProgressPanel
+from advisor.tui.widgets.progress import StagedProgress
 from curation.errors import CancelledError, TunewiseError, UsageError
 
 MODES = ("hybrid", "dense", "bm25")
-
-
-class StagedProgress(ProgressPanel):
-    """ProgressPanel over a job's own stages: `stages` maps stage → (label, start, end share of the bar)."""
-
-    def __init__(self, stages: dict[str, tuple[str, float, float]], **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.stages = stages
-
-    def report(self, stage: str, done: int, total: int) -> None:
-        """One progress(stage, done, total) callback from the library."""
-        label, position = stage_position(self.stages, stage, done, total)
-        self.query_one("#bar").update(progress=position)
-        self.query_one("#stage").update(label)
 
 
 class RagPanel(VerticalScroll):
@@ -175,13 +160,8 @@ class RagPanel(VerticalScroll):
     def _build_failed(self, exc: Exception) -> None:
         self.build_cancel = None
         self._buttons()
-        cancelled = isinstance(exc, CancelledError)
-        self.query_one(StagedProgress).stop(Text("Cancelled." if cancelled else f"Failed: {getattr(exc, 'message', exc)}"),
-                                            "cancelled" if cancelled else "failed")
-        if cancelled:
-            self.notify(exc.message, title="RAG", severity="warning")
-        else:
-            self.app.report_error(exc)  # type: ignore[attr-defined]
+        self.query_one(StagedProgress).fail(exc)
+        self.app.report_stop(exc, "RAG")  # type: ignore[attr-defined]
 
     # --- searching and asking -----------------------------------------------------------------------
 
