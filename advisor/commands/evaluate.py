@@ -58,6 +58,7 @@ def evaluate(project, data, candidates, metrics, primary, regex, schema, limit, 
 def _print_table(bakeoff) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     from training.evaluation.report import fmt_interval, verdict_line
 
@@ -71,5 +72,7 @@ def _print_table(bakeoff) -> None:
         table.add_row(c.name, *(fmt_interval(c.scores[m], m) for m in bakeoff.metrics), f"{c.generated} / {c.cached}")
     console.print(table)
     console.print(verdict_line(bakeoff).replace("**", ""), highlight=False)
+    for reason in bakeoff.metric_reasons:
+        console.print(Text(f"• {reason[0].upper()}{reason[1:]}.", style="dim"))
     console.print(f"Wrote {bakeoff.folder}/ (outputs.jsonl, summary.json, summary.md) in {bakeoff.seconds:.0f} s.",
                   highlight=False)

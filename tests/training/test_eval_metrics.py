@@ -137,3 +137,22 @@ def test_cache_round_trips_and_survives_a_cut_line(tmp_path):
     assert again.get(key) == "hello\u2028there" and again.get("cut-off") is None
     again.put({"k2": "second"})
     assert GenerationCache(path).get("k2") == "second"
+
+
+def test_a_pattern_the_references_fail_is_called_out():
+    plan = choose_metrics(["ORD-1", "ORD-2", "none"], EvalConfig(regex=r"ORD-\d+"))
+    assert any("only 2 of 3 references pass it" in r for r in plan.reasons)
+    clean = choose_metrics(["ORD-1", "ORD-2"], EvalConfig(regex=r"ORD-\d+"))
+    assert not any("references pass" in r for r in clean.reasons)
+
+
+def test_eval_inputs_seen_in_training_are_reported_as_leaks():
+    from curation.example import Example
+    from training.evaluation.harness import EvalData
+
+    def ex(i, question):
+        return Example(i, [{"role": "user", "content": question}, {"role": "assistant", "content": "a"}])
+
+    data = EvalData([ex("e1", "How long is the warranty?"), ex("e2", "Do you ship to Norway?")],
+                    [ex("t1", "how long is the  warranty"), ex("t2", "Can I pay by invoice?")], "x")
+    assert data.leaks() == ["e1"]

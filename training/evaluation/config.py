@@ -86,6 +86,14 @@ def load_schema(path: str) -> dict:
     return schema
 
 
+def _reference_share(metric: Metric, references: Sequence[str]) -> str:
+    """A warning when the references themselves fail a format check (the pattern or schema is likely wrong)."""
+    passed = sum(metric.score(r, r) for r in references)
+    if not references or passed == len(references):
+        return ""
+    return f"; only {passed:.0f} of {len(references)} references pass it themselves: check the pattern"
+
+
 def choose_metrics(references: Sequence[str], config: EvalConfig) -> MetricPlan:
     """Metrics for these references: exact match for short answers, JSON checks for JSON, ROUGE-L for free text."""
     reasons: list[str] = []
@@ -111,13 +119,14 @@ def choose_metrics(references: Sequence[str], config: EvalConfig) -> MetricPlan:
         if config.regex is None:
             raise UsageError("format_regex needs --regex PATTERN.")
         metrics["format_regex"] = Metric("format_regex", f"output matches /{config.regex}/", regex_metric(config.regex))
-        reasons.append(f"outputs must match /{config.regex}/ (format_regex)")
+        reasons.append(f"outputs must match /{config.regex}/ (format_regex)" + _reference_share(metrics["format_regex"], references))
     if config.schema is not None or "format_schema" in names:
         if config.schema is None:
             raise UsageError("format_schema needs --schema FILE.")
         metrics["format_schema"] = Metric("format_schema", f"output validates against {Path(config.schema).name}",
                                           schema_metric(load_schema(config.schema)))
-        reasons.append(f"outputs must validate against {config.schema} (format_schema)")
+        reasons.append(f"outputs must validate against {config.schema} (format_schema)"
+                       + _reference_share(metrics["format_schema"], references))
     if config.primary is not None:
         if config.primary not in metrics:
             raise UsageError(f"Primary metric {config.primary!r} is not among the metrics computed ({', '.join(metrics)}).",

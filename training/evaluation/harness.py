@@ -59,6 +59,13 @@ class EvalData:
     train: list[Example]
     source: str
 
+    def leaks(self) -> list[str]:
+        """Ids of eval examples whose input (normalised) is also a train example's: scores on them flatter a tune."""
+        from training.evaluation.metrics import normalize
+
+        seen = {normalize(e.input_text) for e in self.train}
+        return [e.id for e in self.examples if normalize(e.input_text) in seen]
+
     def fingerprint(self) -> str:
         """A short hash of the eval examples' ids and references, to tell whether two bake-offs scored the same set."""
         text = "\n".join(f"{e.id}\t{e.output_text}" for e in self.examples)
@@ -188,6 +195,10 @@ def run_bakeoff(
     candidates = parse_candidates(config.candidates or ["all"], project, index_path)
     references = [e.output_text for e in examples]
     plan = choose_metrics(references, config)
+    leaked = EvalData(examples, eval_data.train, "").leaks()
+    if leaked:
+        plan.reasons.append(f"{len(leaked)} of {len(examples)} eval examples have the same input as a train example "
+                            f"(e.g. {leaked[0]}): fine-tuned scores on them are inflated")
 
     if embedder is None and (any(c.uses_rag or c.uses_prompt for c in candidates) or "embedding" in plan.metrics):
         from curation.embed import Embedder
