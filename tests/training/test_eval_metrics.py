@@ -156,3 +156,20 @@ def test_eval_inputs_seen_in_training_are_reported_as_leaks():
     data = EvalData([ex("e1", "How long is the warranty?"), ex("e2", "Do you ship to Norway?")],
                     [ex("t1", "how long is the  warranty"), ex("t2", "Can I pay by invoice?")], "x")
     assert data.leaks() == ["e1"]
+
+
+def test_several_references_for_one_input_are_one_item_scored_against_the_best():
+    from curation.example import Example
+    from training.evaluation.harness import group_references, score_outputs
+
+    def ex(i, question, reply):
+        return Example(i, [{"role": "user", "content": question}, {"role": "assistant", "content": reply}])
+
+    items, refs = group_references([ex("a1", "Name: Blue Spice", "Blue Spice is a pub."),
+                                    ex("b1", "Name: Wildwood", "Wildwood serves French food."),
+                                    ex("a2", "Name: Blue Spice", "The Blue Spice pub is by the river.")])
+    assert [e.id for e in items] == ["a1", "b1"] and refs == [["Blue Spice is a pub.", "The Blue Spice pub is by the river."],
+                                                              ["Wildwood serves French food."]]
+    plan = choose_metrics([r for group in refs for r in group], EvalConfig(metrics=["rouge_l", "length_ratio"]))
+    scores = score_outputs({"m": ["The Blue Spice pub is by the river.", "Wildwood serves French food."]}, refs, plan)
+    assert scores["m"]["rouge_l"] == [1.0, 1.0]  # the second reference of the first input matches exactly

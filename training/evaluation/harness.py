@@ -66,10 +66,20 @@ class EvalData:
         seen = {normalize(e.input_text) for e in self.train}
         return [e.id for e in self.examples if normalize(e.input_text) in seen]
 
-    def fingerprint(self) -> str:
-        """A short hash of the eval examples' ids and references, to tell whether two bake-offs scored the same set."""
-        text = "\n".join(f"{e.id}\t{e.output_text}" for e in self.examples)
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+def group_references(examples: list[Example]) -> tuple[list[Example], list[list[str]]]:
+    """One item per distinct conversation (the first example stands for it) with every reference given for it.
+
+    Data like E2E gives several good replies for one input; an output is scored against the reference it matches
+    best, and generated once.
+    """
+    import json
+
+    groups: dict[str, tuple[Example, list[str]]] = {}
+    for example in examples:
+        key = json.dumps(reply_context(example), sort_keys=True, ensure_ascii=False)
+        groups.setdefault(key, (example, []))[1].append(example.output_text)
+    return [g[0] for g in groups.values()], [g[1] for g in groups.values()]
 
 
 def split_folder(project: Path) -> Path | None:
@@ -190,11 +200,16 @@ def run_bakeoff(
         raise UsageError(f"{out_dir} exists and is not a bake-off folder.", "Pass a new or empty folder for --out.")
     started = time.perf_counter()
     eval_data = load_eval_data(project, data)
-    examples = eval_data.examples[: config.limit] if config.limit else eval_data.examples
+    examples, references = group_references(eval_data.examples)
+    if config.limit:
+        examples, references = examples[: config.limit], references[: config.limit]
     index_path = Path(index_dir) if index_dir else project / "index"
     candidates = parse_candidates(config.candidates or ["all"], project, index_path)
-    references = [e.output_text for e in examples]
-    plan = choose_metrics(references, config)
+    plan = choose_metrics([r for refs in references for r in refs], config)
+    several = sum(len(refs) > 1 for refs in references)
+    if several:
+        plan.reasons.append(f"{several} of {len(examples)} inputs have several references "
+                            f"({sum(map(len, references))} in all): each output is scored against the one it matches best")
     leaked = EvalData(examples, eval_data.train, "").leaks()
     if leaked:
         plan.reasons.append(f"{len(leaked)} of {len(examples)} eval examples have the same input as a train example "
@@ -265,13 +280,19 @@ def run_bakeoff(
                                  "model_source": model_source(config.model)}
     bakeoff = Bakeoff(
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"), folder=str(target),
-        eval_source=eval_data.source, eval_fingerprint=EvalData(examples, [], "").fingerprint(), examples=len(examples),
+        eval_source=eval_data.source, eval_fingerprint=_fingerprint(examples, references), examples=len(examples),
         primary=plan.primary, metrics=list(plan.metrics), metric_reasons=plan.reasons, candidates=results,
         comparisons=comparisons, settings=settings, seconds=time.perf_counter() - started,
     )
-    rows = per_example_rows(examples, outputs, scores, plan)
+    rows = per_example_rows(examples, references, outputs, scores, plan)
     write_bakeoff(bakeoff, rows, target)
     return bakeoff
+
+
+def _fingerprint(examples: list[Example], references: list[list[str]]) -> str:
+    """A short hash of what was scored (ids and references), to tell whether two bake-offs used the same set."""
+    text = "\n".join(f"{e.id}\t" + "\t".join(refs) for e, refs in zip(examples, references))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def _model_fingerprint(source: str) -> str:
@@ -280,35 +301,47 @@ def _model_fingerprint(source: str) -> str:
     return model_fingerprint(source)
 
 
-def score_outputs(outputs: dict[str, list[str]], references: list[str], plan: MetricPlan, embedder=None,
+def _against(metric, output: str, refs: list[str]) -> float:
+    """A metric against several references: the best match (for length ratio, the median reference's length)."""
+    if not metric.higher_is_better:
+        return metric.score(output, sorted(refs, key=lambda r: len(r.split()))[len(refs) // 2])
+    return max(metric.score(output, r) for r in refs)
+
+
+def score_outputs(outputs: dict[str, list[str]], references: list[list[str]], plan: MetricPlan, embedder=None,
                   progress: Progress | None = None) -> dict[str, dict[str, list[float]]]:
-    """Per candidate, per metric, the score of each example (embedding similarity is computed in one batch)."""
+    """Per candidate, per metric, the score of each example against its best reference (embeddings in one batch)."""
     scores: dict[str, dict[str, list[float]]] = {}
     ref_vectors = None
     if "embedding" in plan.metrics:
         if embedder is None:
             raise UsageError("The embedding metric needs an embedder.")
-        ref_vectors = embedder.encode(references)
+        ref_vectors = embedder.encode([r for refs in references for r in refs])
+        owner = np.repeat(np.arange(len(references)), [len(refs) for refs in references])
     for n, (name, texts) in enumerate(outputs.items()):
-        per = {m: [metric.score(t, r) for t, r in zip(texts, references)]
+        per = {m: [_against(metric, t, refs) for t, refs in zip(texts, references)]
                for m, metric in plan.metrics.items() if metric.score is not None}
         if ref_vectors is not None:
             vectors = embedder.encode([t if t.strip() else " " for t in texts])
-            per["embedding"] = [max(0.0, float(x)) for x in np.sum(vectors * ref_vectors, axis=1)]
+            similarity = np.sum(vectors[owner] * ref_vectors, axis=1)
+            best = np.full(len(references), -1.0)
+            np.maximum.at(best, owner, similarity)
+            per["embedding"] = [max(0.0, float(x)) for x in best]
         scores[name] = {m: per[m] for m in plan.metrics}
         if progress:
             progress("score", n + 1, len(outputs))
     return scores
 
 
-def per_example_rows(examples: list[Example], outputs: dict[str, list[str]], scores: dict[str, dict[str, list[float]]],
-                     plan: MetricPlan) -> list[dict]:
-    """One record per example: input, reference, each candidate's output and scores, and the spread on the primary."""
+def per_example_rows(examples: list[Example], references: list[list[str]], outputs: dict[str, list[str]],
+                     scores: dict[str, dict[str, list[float]]], plan: MetricPlan) -> list[dict]:
+    """One record per example: input, reference(s), each candidate's output and scores, the spread on the primary."""
     rows = []
     for i, example in enumerate(examples):
         primary = [scores[c][plan.primary][i] for c in outputs]
         rows.append({
-            "id": example.id, "input": example.input_text, "reference": example.output_text,
+            "id": example.id, "input": example.input_text, "reference": references[i][0],
+            **({"references": references[i]} if len(references[i]) > 1 else {}),
             "outputs": {c: outputs[c][i] for c in outputs},
             "scores": {c: {m: round(scores[c][m][i], 4) for m in plan.metrics} for c in outputs},
             "spread": round(max(primary) - min(primary), 4),
