@@ -1,7 +1,11 @@
-"""The full bake-off on the E2E restaurant task (see bench/README.md): train an adapter, then score zero-shot, the
-few-shot prompt and the adapter on 100 held-out attribute sets with `training.evaluation`, as `tunewise eval` does.
+"""The full bake-off (see bench/README.md), as `tunewise finetune` + `tunewise eval` run it for a user.
 
-Run:  .venv/bin/python bench/bakeoff.py [--train 300] [--steps 40] [--heldout 100] [--max-new-tokens 48] [--work DIR]
+--task e2e (default): the E2E restaurant task: train an adapter, then score zero-shot, the few-shot prompt and the
+    adapter on 100 held-out attribute sets.
+--task squad: SQuAD v1.1 dev as a knowledge task: the paragraphs become the project's documents (a RAG index),
+    questions from other paragraphs the train split; zero-shot, few-shot and RAG on 100 held-out questions.
+
+Run:  .venv/bin/python bench/bakeoff.py [--task e2e|squad] [--train 300] [--steps 40] [--heldout 100] [--work DIR]
 Smoke: .venv/bin/python bench/bakeoff.py --train 16 --steps 2 --heldout 4 --max-new-tokens 8
 """
 
@@ -50,8 +54,51 @@ def train_adapter(root: Path, steps: int) -> dict:
     return finetune(data, settings, root / "runs" / RUN).metrics
 
 
+def write_squad_project(root: Path, n_train: int, n_heldout: int, distractors: int = 200) -> None:
+    """Documents = the paragraphs of the held-out and train questions plus distractors; one question per paragraph.
+
+    Eval lines carry every distinct annotator answer (the harness scores against the best match).
+    """
+    import random
+
+    import _data
+
+    from curation.jsonl import dumps_lines
+
+    paragraphs = [p for p in _data._squad_paragraphs() if p["qas"]]
+    random.Random(0).shuffle(paragraphs)
+    held, train, extra = (paragraphs[:n_heldout], paragraphs[n_heldout:n_heldout + n_train],
+                          paragraphs[n_heldout + n_train:n_heldout + n_train + distractors])
+    docs = root / "docs"
+    docs.mkdir(parents=True)
+    for n, p in enumerate(held + train + extra):
+        (docs / f"p{n:04d}.txt").write_text(p["context"] + "\n")
+
+    def chat(question: str, answer: str) -> list[dict]:
+        return [{"role": "user", "content": question}, {"role": "assistant", "content": answer}]
+
+    curated = root / "curated"
+    curated.mkdir()
+    (curated / "train.jsonl").write_text(dumps_lines(
+        {"id": f"train-{n}", "messages": chat(p["qas"][0]["question"], p["qas"][0]["answers"][0]["text"])}
+        for n, p in enumerate(train)))
+    (curated / "eval.jsonl").write_text(dumps_lines(
+        {"id": f"eval-{n}-{j}", "messages": chat(p["qas"][0]["question"], answer)}
+        for n, p in enumerate(held) for j, answer in enumerate(dict.fromkeys(a["text"] for a in p["qas"][0]["answers"]))))
+
+
+def build_index(root: Path) -> float:
+    """The project's RAG index over its docs/ (default settings); returns seconds."""
+    from training.rag.index import build_rag_index
+
+    t0 = time.perf_counter()
+    build_rag_index([root / "docs"], root / "index")
+    return time.perf_counter() - t0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--task", choices=["e2e", "squad"], default="e2e")
     parser.add_argument("--train", type=int, default=300)
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--heldout", type=int, default=100)
@@ -67,9 +114,19 @@ def main() -> None:
     if args.work and work.exists():
         shutil.rmtree(work)
     started = time.perf_counter()
-    write_project(work, args.train, args.heldout)
     t0 = time.perf_counter()
-    metrics = train_adapter(work, args.steps)
+    if args.task == "e2e":
+        write_project(work, args.train, args.heldout)
+        metrics = train_adapter(work, args.steps)
+        candidates = ["zero-shot", "few-shot", f"lora:{RUN}"]
+        what = (f"E2E: {args.train} train examples, {args.steps} steps x batch 8 (adapter: train loss "
+                f"{metrics['train_loss']:.3f}); held-out attribute sets; system line: {SYSTEM!r}")
+    else:
+        write_squad_project(work, args.train, args.heldout)
+        build_index(work)
+        candidates = ["zero-shot", "few-shot", "rag"]
+        what = (f"SQuAD v1.1 dev: {args.heldout} held-out questions, {args.train} train questions from other paragraphs, "
+                f"index over {len(list((work / 'docs').iterdir()))} paragraphs (the held-out ones among them)")
     train_s = time.perf_counter() - t0
     stage_times: dict[str, float] = {}
     marks: dict[str, float] = {}
@@ -79,8 +136,7 @@ def main() -> None:
         if done >= total:
             stage_times[stage] = time.perf_counter() - marks[stage]
 
-    config = EvalConfig(candidates=["zero-shot", "few-shot", f"lora:{RUN}"], max_new_tokens=args.max_new_tokens,
-                        batch_size=16)
+    config = EvalConfig(candidates=candidates, max_new_tokens=args.max_new_tokens, batch_size=16)
     t0 = time.perf_counter()
     bakeoff = run_bakeoff(work, config, progress=progress)
     eval_s = time.perf_counter() - t0
@@ -89,11 +145,10 @@ def main() -> None:
     again = run_bakeoff(work, config)
     rerun_s = time.perf_counter() - t0
 
-    print(f"E2E: {args.train} train examples, {args.steps} steps x batch 8 (adapter: train loss "
-          f"{metrics['train_loss']:.3f}, {train_s:.0f} s); {bakeoff.examples} held-out attribute sets; system line: {SYSTEM!r}\n")
+    print(what + "\n")
     print(Path(bakeoff.folder, "summary.md").read_text().split("### Where")[0])
     print("\nwall time on this machine:")
-    print(f"  train the adapter        {train_s:6.1f} s")
+    print(f"  {'train the adapter' if args.task == 'e2e' else 'build the RAG index':<24} {train_s:6.1f} s")
     for stage, seconds in stage_times.items():
         print(f"  {stage:<24} {seconds:6.1f} s")
     print(f"  bake-off total           {eval_s:6.1f} s")

@@ -17,7 +17,7 @@ def _names(value: str | None) -> list[str] | None:
 @click.argument("project", type=click.Path(exists=True, file_okay=False))
 @click.option("--data", type=click.Path(exists=True, dir_okay=False), help="Evaluation file (any format curate reads) instead of the project's curated eval.jsonl.")
 @click.option("--candidates", help="Comma-separated: zero-shot, few-shot, rag, lora:RUN, rag+lora:RUN, lora (every run), all. Default: all available.")
-@click.option("--metrics", help="Comma-separated metrics (exact_match, token_f1, rouge_l, embedding, json_valid, json_equal, length_ratio, format_regex, format_schema). Default: chosen from the references.")
+@click.option("--metrics", help="Comma-separated metrics (exact_match, contains, token_f1, rouge_l, embedding, json_valid, json_equal, length_ratio, format_regex, format_schema). Default: chosen from the references.")
 @click.option("--primary", help="The metric that picks the winner (default: chosen from the references).")
 @click.option("--regex", help="Outputs must match this regular expression (adds the format_regex metric).")
 @click.option("--schema", type=click.Path(exists=True, dir_okay=False), help="JSON schema outputs must validate against (adds format_schema).")

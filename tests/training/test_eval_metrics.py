@@ -12,6 +12,7 @@ from training.evaluation.candidates import strip_citations
 from training.evaluation.config import EvalConfig, choose_metrics
 from training.evaluation.metrics import (
     bootstrap_ci,
+    contains,
     exact_match,
     json_equal,
     json_valid,
@@ -50,6 +51,12 @@ def test_rouge_l_is_the_lcs_f_measure():
     assert rouge_l("abc", "xyz") == 0.0
 
 
+def test_contains_is_whole_word_answer_recall():
+    assert contains("The Super Bowl was won by the Denver Broncos.", "Denver Broncos") == 1.0
+    assert contains("It was in 1998, I think", "1998") == 1.0
+    assert contains("In 19985.", "1998") == 0.0 and contains("anything", "") == 0.0
+
+
 def test_format_metrics():
     assert json_valid('{"a": 1}', "") == 1.0 and json_valid('```json\n[1, 2]\n```', "") == 1.0
     assert json_valid("42", "") == 0.0 and json_valid("{oops", "") == 0.0
@@ -81,8 +88,10 @@ def test_paired_difference_separates_a_clear_lead_from_a_tie():
 
 
 def test_metric_choice_follows_the_references():
-    short = choose_metrics(["refund", "exchange", "repair now"], EvalConfig())
-    assert short.primary == "exact_match"
+    labels = choose_metrics(["refund", "exchange", "repair now"] * 3, EvalConfig())
+    assert labels.primary == "exact_match" and "labels" in labels.reasons[0]
+    answers = choose_metrics(["Denver Broncos", "1998", "Santa Clara, California"], EvalConfig())
+    assert answers.primary == "contains" and "exact_match" in answers.metrics
     structured = choose_metrics(['{"label": "a"}', '{"label": "b"}'], EvalConfig())
     assert structured.primary == "json_equal" and "json_valid" in structured.metrics
     free = choose_metrics(["This is a long free text answer about a bike and its battery."] * 3, EvalConfig())

@@ -86,6 +86,12 @@ def load_schema(path: str) -> dict:
     return schema
 
 
+def _labels(references: Sequence[str]) -> bool:
+    """Whether short references are a small set of labels (classes) rather than answers that differ per input."""
+    distinct = len({r.strip().lower() for r in references})
+    return distinct <= 20 and distinct * 3 <= len(references)
+
+
 def _reference_share(metric: Metric, references: Sequence[str]) -> str:
     """A warning when the references themselves fail a format check (the pattern or schema is likely wrong)."""
     passed = sum(metric.score(r, r) for r in references)
@@ -103,9 +109,15 @@ def choose_metrics(references: Sequence[str], config: EvalConfig) -> MetricPlan:
         names, primary = ["json_valid", "json_equal", "token_f1", "embedding", "length_ratio"], "json_equal"
         reasons.append(f"{json_share:.0%} of the references are JSON: outputs are checked for valid JSON and the same "
                        "content (json_equal decides)")
+    elif words <= SHORT_REFERENCE_WORDS and _labels(references):
+        names, primary = ["exact_match", "contains", "token_f1", "embedding", "length_ratio"], "exact_match"
+        reasons.append(f"references are labels ({len(set(references))} distinct values): exact match after "
+                       "normalising decides")
     elif words <= SHORT_REFERENCE_WORDS:
-        names, primary = ["exact_match", "token_f1", "embedding", "length_ratio"], "exact_match"
-        reasons.append(f"references are short (median {words:g} words): exact match after normalising decides")
+        # Chat models answer in sentences: on SQuAD every candidate scored 0.000 exact match, a tie by construction.
+        names, primary = ["contains", "exact_match", "token_f1", "embedding", "length_ratio"], "contains"
+        reasons.append(f"references are short answers (median {words:g} words): whether the output contains the "
+                       "answer decides (exact match is reported too; watch the length ratio for padded answers)")
     else:
         # No exact match here: on free text it is 0 for every candidate (E2E bake-off: 0.000 for all three).
         names, primary = ["rouge_l", "token_f1", "embedding", "length_ratio"], "rouge_l"

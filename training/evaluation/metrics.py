@@ -44,6 +44,12 @@ def token_f1(output: str, reference: str) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
+def contains(output: str, reference: str) -> float:
+    """1.0 when the normalised reference appears, as whole words, in the normalised output (answer recall)."""
+    ref = normalize(reference)
+    return float(bool(ref) and f" {ref} " in f" {normalize(output)} ")
+
+
 def lcs_length(a: Sequence[str], b: Sequence[str]) -> int:
     """Length of the longest common subsequence of two token lists (O(len(a) * len(b)) time, O(len(b)) memory)."""
     if len(a) < len(b):
@@ -131,6 +137,7 @@ class Metric:
 
 METRICS: dict[str, Metric] = {
     "exact_match": Metric("exact_match", "normalised output equals the reference", exact_match),
+    "contains": Metric("contains", "the output contains the reference's words in order (answer recall)", contains),
     "token_f1": Metric("token_f1", "word-overlap F1 with the reference", token_f1),
     "rouge_l": Metric("rouge_l", "longest common word subsequence F1 (ROUGE-L)", rouge_l),
     "embedding": Metric("embedding", "cosine similarity of output and reference embeddings", None),
