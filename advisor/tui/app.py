@@ -53,6 +53,8 @@ class TunewiseApp(App[None]):
         self.project: Project | None = None
         self._embedder = embedder
         self._embedder_lock = threading.Lock()
+        self._generators: dict[str | None, object] = {}  # the base model, and at most one adapter on top of it
+        self._generator_lock = threading.Lock()
 
     def on_mount(self) -> None:
         if self.project_dir is None:
@@ -160,6 +162,19 @@ class TunewiseApp(App[None]):
             self.notify(exc.message, title=title, severity="warning")
         else:
             self.report_error(exc)
+
+    def get_generator(self, adapter: Path | None = None):
+        """The local generative model (optionally with a run's LoRA adapter), loaded once and shared by the panels
+        (called from worker threads); loading another adapter frees the previous one."""
+        key = str(adapter) if adapter is not None else None
+        with self._generator_lock:
+            if key not in self._generators:
+                from training.generate import load_generator
+
+                for old in [k for k in self._generators if k is not None]:
+                    del self._generators[old]
+                self._generators[key] = load_generator(adapter=adapter)
+            return self._generators[key]
 
     def get_embedder(self):
         """The sentence embedder, loaded once per session (called from worker threads)."""

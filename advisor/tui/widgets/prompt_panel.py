@@ -38,7 +38,6 @@ class PromptPanel(VerticalScroll):
         self.cancel_event: threading.Event | None = None
         self.eval_examples: list = []
         self.reply: str | None = None
-        self._generator = None  # loaded on the first Try
         self._closing = False
 
     @property
@@ -227,14 +226,12 @@ class PromptPanel(VerticalScroll):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="prompt")
     def try_prompt(self, messages: list[dict], text: str, cancel: threading.Event) -> None:
-        """run_prompt on one input with the packaged model (loaded once)."""
-        from training.generate import load_generator
+        """run_prompt on one input with the packaged base model (the app's shared copy): the prompting path."""
         from training.prompting import run_prompt
 
         try:
-            if self._generator is None:
-                self._generator = load_generator()
-            reply = run_prompt(messages, [text], self._generator, max_new_tokens=self.max_new_tokens, cancel=cancel,
+            generator = self.app.get_generator()  # type: ignore[attr-defined]
+            reply = run_prompt(messages, [text], generator, max_new_tokens=self.max_new_tokens, cancel=cancel,
                                progress=lambda s, d, t: self._post(self.query_one(StagedProgress).report, s, d, t))[0]
         except Exception as exc:
             self._post(self._failed, exc)

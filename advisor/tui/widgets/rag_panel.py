@@ -42,7 +42,6 @@ class RagPanel(VerticalScroll):
         self.answer = None
         self.report_data: dict | None = None
         self._index = None  # the loaded RagIndex, reused between searches (dropped after a build)
-        self._generator = None  # loaded on the first Ask
         self._closing = False
 
     @property
@@ -198,6 +197,14 @@ class RagPanel(VerticalScroll):
             self.query_one("#rag-answer", Static).update("Answering with the local model…")
         self.run_query(question, mode, k, ask, self.query_cancel)
 
+    def _active_adapter(self) -> Path | None:
+        """The project's active fine-tune run (`tunewise runs use`), whose adapter answers: RAG + fine-tuning."""
+        from training.runs import active_run, has_adapter, runs_root
+
+        name = active_run(self.project.root)
+        run = runs_root(self.project.root) / name if name else None
+        return run if run is not None and has_adapter(run) else None
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="rag-query")
     def run_query(self, question: str, mode: str, k: int, ask: bool, cancel: threading.Event) -> None:
         """Load the index (once), search it, and answer from the hits when asked."""
@@ -209,22 +216,20 @@ class RagPanel(VerticalScroll):
             if self._index is None:
                 self._index = load_rag_index(self.index_dir)
             if ask:
-                from training.generate import load_generator
                 from training.rag.answer import AnswerConfig, answer_questions
 
-                if self._generator is None:
-                    self._generator = load_generator()
+                generator = self.app.get_generator(self._active_adapter())  # type: ignore[attr-defined]
                 config = AnswerConfig(k=k, mode=mode, max_new_tokens=self.max_new_tokens)
-                answer = answer_questions(self._index, [question], self._generator, embedder, config, cancel=cancel)[0]
-                hits = answer.sources
+                answer = answer_questions(self._index, [question], generator, embedder, config, cancel=cancel)[0]
+                hits, model = answer.sources, generator.name
             else:
-                answer, hits = None, search(self._index, [question], RetrieveConfig(k=k, mode=mode), embedder, cancel=cancel)[0]
+                answer, model, hits = None, None, search(self._index, [question], RetrieveConfig(k=k, mode=mode), embedder, cancel=cancel)[0]
         except Exception as exc:
             self._post(self._query_failed, exc)
         else:
-            self._post(self._answered, hits, answer)
+            self._post(self._answered, hits, answer, model)
 
-    def _answered(self, hits: list, answer) -> None:
+    def _answered(self, hits: list, answer, model: str | None = None) -> None:
         self.query_cancel = None
         self._buttons()
         self.hits, self.answer = hits, answer
@@ -233,7 +238,7 @@ class RagPanel(VerticalScroll):
         for hit in hits:
             table.add_row(*hit_row(hit))
         self._show_hit(0)
-        self.query_one("#rag-answer", Static).update("Answer: " + answer_text(answer) if answer is not None else "")
+        self.query_one("#rag-answer", Static).update(f"Answer ({model}): " + answer_text(answer) if answer is not None else "")
         if not hits:
             self.notify("No passage matches the question.", title="RAG", severity="warning")
 
