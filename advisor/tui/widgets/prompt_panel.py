@@ -39,6 +39,8 @@ class PromptPanel(VerticalScroll):
         self.eval_examples: list = []
         self.reply: str | None = None
         self._closing = False
+        self._saved_text = ""  # the messages as saved in prompt/messages.json (what Build would replace)
+        self._replace_confirmed = False
 
     @property
     def prompt_dir(self):
@@ -75,7 +77,7 @@ class PromptPanel(VerticalScroll):
         summary = self.query_one("#pr-summary", Static)
         if (self.prompt_dir / MESSAGES_FILE).is_file():
             try:
-                self.query_one("#pr-messages", TextArea).text = messages_text(load_prompt(self.prompt_dir))
+                self.query_one("#pr-messages", TextArea).text = self._saved_text = messages_text(load_prompt(self.prompt_dir))
                 selection = json.loads((self.prompt_dir / SELECTION_FILE).read_text(encoding="utf-8"))
                 self._show_selection(selection, None)
             except (TunewiseError, OSError, ValueError, KeyError) as exc:
@@ -116,10 +118,26 @@ class PromptPanel(VerticalScroll):
         if folder is None:
             self.app.report_error(UsageError("No curated data to build a prompt from.", "Curate the data on the data screen first."))  # type: ignore[attr-defined]
             return
+        if self._unsaved() and not self._replace_confirmed:
+            self._replace_confirmed = True
+            self.notify("The editor holds unsaved edits: Save them first, or Build again to replace them.",
+                        title="Prompt", severity="warning")
+            return
+        self._replace_confirmed = False
         self.cancel_event = threading.Event()
         self._buttons()
         self.query_one(StagedProgress).start("Reading the train split…")
         self.build(folder, self.cancel_event)
+
+    def _unsaved(self) -> bool:
+        """Whether the editor holds messages other than the saved ones (formatting aside)."""
+        text = self.query_one("#pr-messages", TextArea).text
+        if text == self._saved_text or not text.strip():
+            return False
+        try:
+            return messages_text(parse_messages(text)) != self._saved_text
+        except TunewiseError:
+            return True
 
     @on(Button.Pressed, "#pr-cancel")
     def action_stop(self) -> None:
@@ -162,7 +180,7 @@ class PromptPanel(VerticalScroll):
     def _built(self, selection: dict, text: str, tokens: list[int]) -> None:
         self.cancel_event = None
         self._buttons()
-        self.query_one("#pr-messages", TextArea).text = text
+        self.query_one("#pr-messages", TextArea).text = self._saved_text = text
         self._show_selection(selection, tokens)
         self.query_one(StagedProgress).finish(Text(f"Built and saved to {shown_path(self.prompt_dir)}/."))
         self.notify(f"Prompt saved to {shown_path(self.prompt_dir)}/messages.json.", title="Prompt")
@@ -192,7 +210,8 @@ class PromptPanel(VerticalScroll):
         except TunewiseError as exc:
             self.app.report_error(exc)  # type: ignore[attr-defined]
             return False
-        write_text_atomic(self.prompt_dir / MESSAGES_FILE, messages_text(messages))
+        self._saved_text = messages_text(messages)
+        write_text_atomic(self.prompt_dir / MESSAGES_FILE, self._saved_text)
         write_text_atomic(self.prompt_dir / TEXT_FILE, prompt_text(messages))  # keep prompt.txt in step with the edit
         self.notify(f"Saved {len(messages)} message(s) to {shown_path(self.prompt_dir)}/{MESSAGES_FILE} and {TEXT_FILE}.",
                     title="Prompt")

@@ -295,6 +295,10 @@ async def test_prompt_builds_edits_saves_and_tries(project, embedder):
 
         messages[0]["content"] = "Answer with the colour only."
         editor.text = json.dumps(messages)
+        await pilot.press("ctrl+r")  # Build with unsaved edits: warned, nothing replaced
+        await pilot.pause()
+        assert any("unsaved edits" in m for m in _messages(app)) and panel.cancel_event is None
+        assert json.loads(editor.text)[0]["content"] == "Answer with the colour only."
         await _click(pilot, "#pr-save")
         assert load_prompt(saved)[0]["content"] == "Answer with the colour only."
 
