@@ -314,7 +314,10 @@ def run_plan(project: Project, path: str, cwd: Path | None = None) -> RunPlan:
     if path not in plans:
         raise UsageError(f"Unknown path {path!r}.", "Use one of " + ", ".join(plans) + ".")
     steps, commands = plans[path]
-    return RunPlan(path, steps, commands, notes)
+    compared = ["zero-shot", "the few-shot prompt"] + ["RAG"] * ("rag" in path) + ["each fine-tuned adapter"] * ("fine-tune" in path)
+    steps = [*steps, f"Measure it: the bake-off scores {', '.join(compared[:-1])} and {compared[-1]} on the held-out "
+                     "examples; the recommendation then rests on the result."]
+    return RunPlan(path, steps, [*commands, f"tunewise eval {q(root)}"], notes)
 
 
 def _relative(path: Path, root: Path) -> str:

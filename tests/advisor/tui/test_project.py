@@ -213,7 +213,7 @@ def test_run_plan_gives_the_exact_commands_with_the_projects_paths(curated, tmp_
     exported = (curated.export_dir / "train.jsonl").is_file()
     names = {"data": "proj/export" if exported else "proj/curated", "docs": str(tmp_path.resolve()),
              "finetune": "tunewise finetune proj/export --project proj" if exported else "tunewise finetune proj"}
-    assert plan.commands == [c.format(**names) for c in expected]
+    assert plan.commands == [c.format(**names) for c in expected] + ["tunewise eval proj"]
     assert plan.script == "\n".join(plan.commands) and plan.steps
 
 
