@@ -49,6 +49,11 @@ def apply_bakeoff(path: str, bakeoff: Bakeoff, knowledge: bool, fine_tune_blocke
     winner = bakeoff.winner
     out.reasons.append((f"Measured on {n} held-out examples ({bakeoff.primary}, 95% intervals): {winner.name} scored best "
                         f"(" + "; ".join(_score(bakeoff, c) for c in bakeoff.ranked()) + ")", basis))
+    if bakeoff.stale:
+        out.warnings.append(("The bake-off scored an evaluation set that has changed since (re-curated or edited): "
+                             "re-run `tunewise eval` before relying on it", basis))
+        out.notes.append("the bake-off is out of date")
+        out.score_delta -= 0.1
     if n < SMALL_EVAL:
         out.warnings.append((f"The bake-off used only {n} examples: its intervals are wide. Evaluate on 50-100 to "
                              "separate close candidates", basis))
@@ -73,7 +78,7 @@ def apply_bakeoff(path: str, bakeoff: Bakeoff, knowledge: bool, fine_tune_blocke
         d = diff(tuned, simple)
         if d.low > 0:
             out.reasons.append((f"Fine-tuning pays off: {tuned.name} beats {simple.name} ({_diff(d)})", basis))
-            out.score_delta = 0.1
+            out.score_delta += 0.1
         else:
             fallback = "rag" if path == "rag+fine-tune" or simple.kind == "rag" else "prompt"
             worse = "scores below" if d.high < 0 else "is within the noise of"
@@ -81,7 +86,7 @@ def apply_bakeoff(path: str, bakeoff: Bakeoff, knowledge: bool, fine_tune_blocke
             out.reasons.append((f"Fine-tuning is not paying off yet: {tuned.name} {worse} {simple.name} ({_diff(d)}). "
                                 f"Keep {'retrieval and ' if fallback == 'rag' else ''}the prompt; train longer or on more "
                                 "examples, and re-run the bake-off", basis))
-            out.score_delta = 0.05
+            out.score_delta += 0.05
         return out
 
     # prompt or rag: can a measured lead move the verdict up?
@@ -90,7 +95,7 @@ def apply_bakeoff(path: str, bakeoff: Bakeoff, knowledge: bool, fine_tune_blocke
         if d.low > 0 and fine_tune_blocked is None:
             out.path, out.overturned = ("rag+fine-tune" if knowledge else "fine-tune"), True
             out.reasons.append((f"The measurement says fine-tune: {tuned.name} beats {simple.name} ({_diff(d)})", basis))
-            out.score_delta = 0.05
+            out.score_delta += 0.05
             return out
         if d.low > 0:
             out.warnings.append((f"{tuned.name} beats {simple.name} ({_diff(d)}), but fine-tuning is not advisable yet: "
@@ -109,5 +114,5 @@ def apply_bakeoff(path: str, bakeoff: Bakeoff, knowledge: bool, fine_tune_blocke
                                 f"({_diff(d)}). Check that the documents cover the questions", basis))
             return out
     if not out.overturned and winner.kind in {"prompt": ("zero-shot", "few-shot"), "rag": ("rag",)}.get(path, ()):
-        out.score_delta = 0.1
+        out.score_delta += 0.1
     return out

@@ -222,10 +222,10 @@ class Project:
 
     def load_bakeoff(self):
         """The project's latest bake-off (evals/<date>/summary.json), or None when none was run."""
-        from training.evaluation.results import latest_bakeoff, load_bakeoff
+        from training.evaluation.results import latest_bakeoff, load_current_bakeoff
 
         folder = latest_bakeoff(self.root)
-        return load_bakeoff(folder) if folder is not None else None
+        return load_current_bakeoff(folder) if folder is not None else None
 
     def write_report(self, markdown: str, data: dict[str, Any]) -> None:
         """Save the recommendation report as report.md and report.json, atomically."""

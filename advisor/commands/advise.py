@@ -65,7 +65,7 @@ def _evidence(data: str, curated_out: str | None, skip_invalid: bool):
 
 def _bakeoff(eval_path: str | None, data: str | None):
     """The bake-off named by --eval (a bake-off or project folder), else the latest one of --data's project."""
-    from training.evaluation.results import latest_bakeoff, load_bakeoff
+    from training.evaluation.results import latest_bakeoff, load_current_bakeoff
 
     if eval_path:
         folder = Path(eval_path)
@@ -75,12 +75,12 @@ def _bakeoff(eval_path: str | None, data: str | None):
                 from curation.errors import UsageError
 
                 raise UsageError(f"--eval {eval_path}: no bake-off there.", f"Run one first: tunewise eval {eval_path}")
-        return load_bakeoff(folder)
+        return load_current_bakeoff(folder)
     if data and Path(data).is_dir():
         for project in (Path(data), Path(data).parent):
             folder = latest_bakeoff(project)
             if folder is not None:
-                return load_bakeoff(folder)
+                return load_current_bakeoff(folder)
     return None
 
 

@@ -100,3 +100,11 @@ def test_would_change_keeps_the_measurement():
     rec = extraction(tie)
     # every "what would change" line is computed with the bake-off applied: none may claim a fine-tune
     assert not any("becomes fine-tuning" in w for w in rec.would_change)
+
+
+def test_a_bakeoff_of_an_older_evaluation_set_is_flagged():
+    lead = bakeoff({"few-shot": 0.50, "lora:r1": 0.70}, {("lora:r1", "few-shot"): (0.12, 0.28)})
+    fresh = extraction(lead)
+    lead.stale = True
+    stale = extraction(lead)
+    assert any("has changed since" in w.text for w in stale.warnings) and stale.score < fresh.score

@@ -133,3 +133,18 @@ def test_cli_eval_json_and_advise_cites_the_bakeoff(first, project):
     rec = json.loads(advice.stdout)["recommendation"]
     assert rec["bakeoff"] == summary["folder"]
     assert any(r["basis"].startswith("eval:") for r in rec["reasons"])
+
+
+def test_a_changed_eval_set_makes_the_bakeoff_stale(first, project):
+    from training.evaluation.harness import eval_set_changed
+
+    assert not eval_set_changed(first)
+    eval_file = project / "curated" / "eval.jsonl"
+    original = eval_file.read_text()
+    try:
+        rows = read_jsonl(eval_file)
+        rows[0]["messages"][-1]["content"] += " (corrected)"
+        eval_file.write_text(dumps_lines(rows))
+        assert eval_set_changed(first)
+    finally:
+        eval_file.write_text(original)

@@ -295,6 +295,27 @@ def _fingerprint(examples: list[Example], references: list[list[str]]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
+def eval_set_changed(bakeoff: Bakeoff) -> bool:
+    """Whether the evaluation file a bake-off scored is gone or no longer holds the same examples and references."""
+    path = Path(bakeoff.eval_source)
+    if not path.is_file():
+        return True
+    try:
+        examples = _records(path)
+    except (DataError, ValueError):  # a user's file in another format
+        from curation.load import load_files
+
+        loaded = load_files([str(path)])
+        if loaded.problems:
+            return True
+        examples = loaded.examples
+    items, references = group_references(examples)
+    limit = bakeoff.settings.get("limit")
+    if limit:
+        items, references = items[:limit], references[:limit]
+    return _fingerprint(items, references) != bakeoff.eval_fingerprint
+
+
 def _model_fingerprint(source: str) -> str:
     from curation.models import model_fingerprint
 

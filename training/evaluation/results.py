@@ -70,6 +70,7 @@ class Bakeoff:
     comparisons: list[Comparison] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
+    stale: bool = False  # set by whoever loads it: the evaluation set has changed since (not saved)
 
     def candidate(self, name: str) -> CandidateResult:
         for c in self.candidates:
@@ -142,6 +143,15 @@ def load_bakeoff(folder: str | Path) -> Bakeoff:
         raise DataError(f"No bake-off summary at {file}.", "Run `tunewise eval PROJECT` first.") from exc
     except (ValueError, KeyError, TypeError) as exc:
         raise DataError(f"{file} is not a tunewise bake-off summary ({exc}).", "Run `tunewise eval` again to rewrite it.") from exc
+
+
+def load_current_bakeoff(folder: str | Path) -> Bakeoff:
+    """load_bakeoff, with `stale` set when the evaluation set it scored has changed since."""
+    from training.evaluation.harness import eval_set_changed
+
+    bakeoff = load_bakeoff(folder)
+    bakeoff.stale = eval_set_changed(bakeoff)
+    return bakeoff
 
 
 def latest_bakeoff(project: str | Path) -> Path | None:
