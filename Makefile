@@ -44,6 +44,7 @@ bench-all: setup
 	$(PY) bench/rag.py
 	$(PY) bench/lora.py
 	$(PY) bench/bakeoff.py
+	$(PY) bench/bakeoff.py --task squad --max-new-tokens 32
 
 clean:
 	rm -rf out .pytest_cache .ruff_cache
