@@ -24,6 +24,7 @@ from curation.example import Example
 from training import runs
 from training.chat_data import ChatCollator, kept_logits_loss, tokenize_examples
 from training.lora_config import LoraSettings, detect_target_modules
+from training.model import quiet_deprecations
 
 Progress = Callable[[str, int, int], None]
 OnLog = Callable[[dict], None]
@@ -304,8 +305,7 @@ def finetune(
     callback = _callbacks(run_dir / runs.METRICS_FILE, counter, progress, on_log, cancel)
     has_eval = bool(eval_set.items)
     try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)  # transformers' own
+        with quiet_deprecations():
             trainer = _trainer(model, settings, run_dir, loaded.device, train_set, eval_set, collator, callback)
             start_eval = trainer.evaluate()["eval_loss"] if has_eval and checkpoint is None else None
             if cancel is not None and cancel.is_set():
@@ -377,8 +377,7 @@ def _with_lora(model, settings: LoraSettings, copy_first: bool):
     lora = LoraConfig(r=settings.rank, lora_alpha=settings.alpha, lora_dropout=settings.dropout, target_modules=targets,
                       task_type="CAUSAL_LM", bias="none")
     try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)  # peft's call
+        with quiet_deprecations():
             return get_peft_model(model, lora), targets
     except ValueError as exc:
         raise UsageError(f"LoRA could not target {targets}: {exc}", "Pass --target-modules with module names of this model.") from exc

@@ -110,8 +110,11 @@ def load_generator(model: str | None = None, adapter: str | Path | None = None) 
     if folder is not None:
         from peft import PeftModel
 
+        from training.model import quiet_deprecations
+
         try:
-            net = PeftModel.from_pretrained(net, str(folder))
+            with quiet_deprecations():
+                net = PeftModel.from_pretrained(net, str(folder))
         except (OSError, ValueError, KeyError, RuntimeError) as exc:
             raise ModelError(
                 f"Could not apply the adapter {folder} to {name}: {exc}",

@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -156,3 +159,12 @@ def _load_hint(name: str | None) -> str:
     if name and not Path(name).expanduser().exists():
         return "Pass an existing model folder (with config.json and weights), or a hub id already in the local cache (the hub is offline)."
     return "Check that the folder holds config.json, the weights (*.safetensors) and the tokenizer files."
+
+
+@contextmanager
+def quiet_deprecations() -> Iterator[None]:
+    """Silence transformers' own deprecation of `is_gradient_checkpointing`, which peft and Trainer call for us:
+    the user can do nothing about it, so it must not reach their terminal."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        yield

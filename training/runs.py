@@ -165,7 +165,7 @@ def export_merged(run_dir: str | Path, out_dir: str | Path) -> Path:
     from peft import PeftModel
 
     from training.generate import adapter_base_model
-    from training.model import load_model
+    from training.model import load_model, quiet_deprecations
 
     run_dir, out = Path(run_dir), Path(out_dir)
     if not has_adapter(run_dir):
@@ -175,7 +175,8 @@ def export_merged(run_dir: str | Path, out_dir: str | Path) -> Path:
     base_name = adapter_base_model(run_dir / ADAPTER_DIR)
     loaded = load_model(base_name, device="cpu")
     try:
-        merged = PeftModel.from_pretrained(loaded.model, str(run_dir / ADAPTER_DIR)).merge_and_unload()
+        with quiet_deprecations():
+            merged = PeftModel.from_pretrained(loaded.model, str(run_dir / ADAPTER_DIR)).merge_and_unload()
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
         raise ModelError(f"Could not merge the adapter of {run_dir.name}: {exc}", "Check that the run folder is complete.") from exc
     out.parent.mkdir(parents=True, exist_ok=True)
