@@ -15,7 +15,7 @@ CONFIDENCE_STYLE = {"high": "bold green", "medium": "bold yellow", "low": "bold 
 def basis_text(basis: str) -> str:
     """'answer:examples' → 'your answer: examples'; 'data:counts.kept' → 'measured: counts.kept'."""
     kind, _, what = basis.partition(":")
-    return {"answer": f"your answer: {what}", "data": f"measured: {what}"}.get(kind, basis)
+    return {"answer": f"your answer: {what}", "data": f"measured: {what}", "eval": f"bake-off: {what}"}.get(kind, basis)
 
 
 def money(value: float | None) -> str:
