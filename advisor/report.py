@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from advisor.evidence import Evidence
 from advisor.interview import Answers
-from advisor.recommend import PATH_LABELS, Evidence, Recommendation
+from advisor.recommend import PATH_LABELS, Recommendation
 from curation.report import format_duration
 
 REPORT_VERSION = 1

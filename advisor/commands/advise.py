@@ -41,8 +41,8 @@ def ask_questions(answers, console, only_missing: bool = True) -> int:
 
 def _evidence(data: str, curated_out: str | None, skip_invalid: bool):
     """Evidence from a curation output folder, or from curating a data file (into curated_out or a temporary folder)."""
+    from advisor.evidence import evidence_from_curation_dir
     from advisor.progress import cli_progress
-    from advisor.recommend import evidence_from_curation_dir
     from curation.errors import UsageError
     from curation.job import run_curation
 

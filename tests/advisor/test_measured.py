@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from advisor.evidence import evidence_from_report
 from advisor.interview import Answers
-from advisor.recommend import evidence_from_report, recommend
+from advisor.recommend import recommend
 from advisor.report import render_markdown
 from tests.advisor.test_recommend import EXTRACTION, EXTRACTION_DATA, SUPPORT, SUPPORT_DATA
 from training.evaluation.metrics import Interval

@@ -10,8 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from advisor.evidence import Evidence, evidence_from_report
 from advisor.interview import Answers, load_questions
-from advisor.recommend import PATHS, Evidence, evidence_from_report, recommend
+from advisor.recommend import PATHS, recommend
 from curation.errors import DataError
 from curation.tokens import estimate_cost, load_pricing
 

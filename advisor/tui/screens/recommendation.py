@@ -39,7 +39,8 @@ class RecommendationScreen(StepScreen["Recommendation"]):
             yield RecommendationView("Working out the recommendation…", id="verdict")
 
     def on_mount(self) -> None:
-        from advisor.recommend import evidence_from_curation_dir, recommend
+        from advisor.evidence import evidence_from_curation_dir
+        from advisor.recommend import recommend
 
         try:
             self.answers = self.project.load_answers()

@@ -78,7 +78,8 @@ class RunScreen(StepScreen[None]):
         self.query_one("#run-notes", Static).update(Text("\n".join(notes)))
 
     def _recommended_path(self) -> str:
-        from advisor.recommend import evidence_from_curation_dir, recommend
+        from advisor.evidence import evidence_from_curation_dir
+        from advisor.recommend import recommend
 
         evidence = evidence_from_curation_dir(self.project.curated_dir) if self.project.is_curated else None
         return recommend(self.project.load_answers(), evidence).path

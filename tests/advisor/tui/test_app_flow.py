@@ -12,9 +12,10 @@ import yaml
 from textual.command import CommandList
 from textual.widgets import Button, DataTable, Input, OptionList, Static, TabbedContent
 
+from advisor.evidence import evidence_from_curation_dir
 from advisor.interview import load_answers
 from advisor.project import create_project, open_project, run_plan
-from advisor.recommend import evidence_from_curation_dir, recommend
+from advisor.recommend import recommend
 from advisor.tui.app import TunewiseApp
 from advisor.tui.screens.data import DataScreen
 from advisor.tui.screens.interview import InterviewScreen
