@@ -9,8 +9,9 @@ Paths (PATHS): every path starts from a good prompt; the others add to it.
 The rules follow the published guidance: prompt first; RAG when the model lacks knowledge (private or changing
 facts); fine-tune when it must behave differently and consistently, and only with enough consistent examples
 (50 at the very least, 100-1,000+ recommended) and an evaluation set. Every reason and warning names its basis:
-"answer:<question id>" or "data:<report.json field>". `would_change` is computed, not written: each candidate
-change of the inputs is run through the same rules and listed only if it changes the path.
+"answer:<question id>", "data:<report.json field>" or, when a bake-off was run (`tunewise eval`), "eval:<metric>":
+the measurement confirms or overturns the rules' path (advisor/measured.py). `would_change` is computed, not
+written: each candidate change of the inputs is run through the same rules and listed only if it changes the path.
 """
 
 from __future__ import annotations
