@@ -127,12 +127,15 @@ def test_cli_eval_json_and_advise_cites_the_bakeoff(first, project):
     bad = runner.invoke(cli, ["eval", str(project), "--candidates", "fine-tuned"])
     assert bad.exit_code == 2 and "Unknown candidate" in bad.output
 
+    report = project / "report.md"
     advice = runner.invoke(cli, ["advise", "--eval", str(project), "--answers", str(SAMPLE / "answers.yaml"),
-                                 "--no-ask", "--json"])
+                                 "--no-ask", "--json", "--report", str(report)])
     assert advice.exit_code == 0, advice.output
     rec = json.loads(advice.stdout)["recommendation"]
     assert rec["bakeoff"] == summary["folder"]
     assert any(r["basis"].startswith("eval:") for r in rec["reasons"])
+    markdown = report.read_text()  # the PM report carries the bake-off's own section: table, verdict, examples
+    assert "## Bake-off: 3 held-out examples" in markdown and "| zero-shot |" in markdown and "bake-off: `rouge_l`" in markdown
 
 
 def test_a_changed_eval_set_makes_the_bakeoff_stale(first, project):
