@@ -72,9 +72,22 @@ def test_bakeoff_scores_every_candidate_and_writes_its_folder(first, project):
     assert len(pairs) == 10  # every pair of the 5 candidates, on the primary metric
 
 
-def test_rag_candidate_sees_retrieved_passages_and_lora_differs_from_base(first):
+def test_rag_candidate_answers_from_retrieved_passages_with_citations_stripped(first, project, embedder, tokenizer):
+    import re
+
+    from training.evaluation.candidates import last_user, rag_conversation
+    from training.evaluation.harness import load_eval_data
+    from training.rag.index import load_rag_index
+    from training.rag.retrieve import RetrieveConfig, search
+
+    example = load_eval_data(project).examples[0]
+    hits = search(load_rag_index(project / "index"), [last_user(example)], RetrieveConfig(k=2), embedder)[0]
+    messages = rag_conversation(example, hits, tokenizer.tokenizer, 160)
+    assert messages[0]["content"].startswith(example.system_text.strip())  # the task's own instructions come first
+    assert "Sources:" in messages[1]["content"] and hits[0].source in messages[1]["content"]
+    assert last_user(example).strip() in messages[1]["content"]
     rows = read_jsonl(Path(first.folder) / "outputs.jsonl")
-    assert all("[" not in r["outputs"]["rag"] or "]" not in r["outputs"]["rag"] for r in rows)  # citations stripped
+    assert not any(re.search(r"\[\d+\]", r["outputs"]["rag"]) for r in rows)  # citation marks never reach scoring
     rag = first.candidate("rag")
     assert rag.kind == "rag" and "retrieved" in rag.description
     assert first.settings["index"] and first.settings["prompt"].startswith("built from 20 train examples (1 shown)")
