@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from advisor.clitools import stderr_console
+
 STAGES = {
     "tokens": "Counting tokens", "embed": "Embedding", "dedupe": "Finding duplicates", "cluster": "Clustering",
     "read": "Reading documents", "index": "Indexing", "search": "Searching", "generate": "Generating",
@@ -14,7 +16,6 @@ STAGES = {
 @contextmanager
 def cli_progress() -> Iterator:
     """Yield a progress(stage, done, total) callback drawing one bar per stage on stderr."""
-    from rich.console import Console
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -25,8 +26,8 @@ def cli_progress() -> Iterator:
     )
 
     bars = Progress(
-        TextColumn("{task.description:<20}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
-        console=Console(stderr=True), transient=False,
+        TextColumn("{task.description:<20}", markup=False), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
+        console=stderr_console(), transient=False,
     )
     tasks: dict[str, int] = {}
 

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import click
 
-from advisor.clitools import handle_errors, stderr_console
+from advisor.clitools import handle_errors, print_markdown, say
 
 DEFAULT_ANSWERS = "answers.yaml"
 
 
-def ask_questions(answers, console, only_missing: bool = True) -> int:
+def ask_questions(answers, only_missing: bool = True) -> int:
     """Ask the questions that apply and are unanswered on the command line (prompts on stderr); return how many were answered."""
     from curation.errors import UsageError
 
@@ -22,17 +22,18 @@ def ask_questions(answers, console, only_missing: bool = True) -> int:
     for question in answers.questions:
         if not question.applies(answers) or (only_missing and answers.answered(question.id)):
             continue
-        console.print(f"\n[bold]{question.text}[/]", highlight=False)
-        console.print(f"[dim]Why we ask: {question.help}[/]", highlight=False)
+        say("")
+        say((question.text, "bold"))
+        say((f"Why we ask: {question.help}", "dim"))
         for n, option in enumerate(question.options, 1):
-            console.print(f"  {n}. {option.label} [dim]({option.value})[/]", highlight=False)
+            say(f"  {n}. {option.label} ", (f"({option.value})", "dim"))
         kind = {"yesno": " [yes/no]", "number": " (a number)"}.get(question.kind, "")
         while True:
             raw = click.prompt(f"Answer{kind}, or Enter to skip", default="", show_default=False, err=True)
             try:
                 answers.set(question.id, raw)
             except UsageError as exc:
-                console.print(f"[red]{exc.message}[/] {exc.hint or ''}", highlight=False)
+                say((exc.message, "red"), f" {exc.hint or ''}")
                 continue
             asked += answers.answered(question.id)
             break
@@ -108,7 +109,6 @@ def advise(answers_path, data, curated_out, skip_invalid, report_path, ask, save
     from curation.errors import UsageError
     from curation.files import write_text_atomic
 
-    err = stderr_console()
     if answers_path is None and Path(DEFAULT_ANSWERS).is_file():
         answers_path = DEFAULT_ANSWERS
     # --save-answers may name the answers file itself (that is how an interview is resumed); nothing else overwrites an input.
@@ -121,27 +121,24 @@ def advise(answers_path, data, curated_out, skip_invalid, report_path, ask, save
         ask = sys.stdin.isatty()
     asked = 0
     if ask and answers.missing():
-        err.print(f"[bold]{len(answers.missing())} question(s) to answer[/] (Enter skips one).", highlight=False)
-        asked = ask_questions(answers, err)
+        say((f"{len(answers.missing())} question(s) to answer", "bold"), " (Enter skips one).")
+        asked = ask_questions(answers)
     if asked and not save_answers:
-        err.print("[dim]These answers are not saved: add --save-answers answers.yaml to keep them.[/]", highlight=False)
+        say(("These answers are not saved: add --save-answers answers.yaml to keep them.", "dim"))
     if save_answers:
         write_answers(answers, save_answers)
-        err.print(f"Saved answers to {save_answers}", highlight=False)
+        say(f"Saved answers to {save_answers}")
     evidence = _evidence(data, curated_out, skip_invalid) if data else None
     bakeoff = _bakeoff(eval_path, data)
     rec = recommend(answers, evidence, bakeoff=bakeoff)
     if rec.missing:
-        err.print(f"[yellow]{len(rec.missing)} key question(s) unanswered[/] ({', '.join(rec.missing)}): the confidence is "
-                  f"lowered. Answer them in {answers_path or DEFAULT_ANSWERS}, or run on a terminal to be asked.", highlight=False)
+        say((f"{len(rec.missing)} key question(s) unanswered", "yellow"), f" ({', '.join(rec.missing)}): the confidence is "
+            f"lowered. Answer them in {answers_path or DEFAULT_ANSWERS}, or run on a terminal to be asked.")
     markdown = render_markdown(rec, answers, evidence)
     if report_path:
         write_text_atomic(report_path, markdown)
-        err.print(f"Wrote {report_path}", highlight=False)
+        say(f"Wrote {report_path}")
     if as_json:
         click.echo(json.dumps(report_json(rec, answers, evidence), indent=2, ensure_ascii=False))
         return
-    from rich.console import Console
-    from rich.markdown import Markdown
-
-    Console().print(Markdown(markdown))
+    print_markdown(markdown)

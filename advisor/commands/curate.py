@@ -6,7 +6,7 @@ import json
 
 import click
 
-from advisor.clitools import handle_errors, stderr_console
+from advisor.clitools import handle_errors, print_markdown, say
 
 
 @click.command()
@@ -53,11 +53,7 @@ def curate(data, out_dir, fmt, input_column, output_column, system_column, skip_
     if as_json:
         click.echo(json.dumps(job.report, indent=2, ensure_ascii=False))
         return
-    from rich.console import Console
-    from rich.markdown import Markdown
-
-    console = Console()
     if job.loaded.problems:
-        stderr_console().print(f"Skipped {len(job.loaded.rejected)} invalid record(s); see {job.out_dir / 'rejected.jsonl'}")
-    console.print(Markdown((job.out_dir / "report.md").read_text()))
-    console.print(f"Wrote {', '.join(sorted(p.name for p in job.out_dir.iterdir() if p.is_file()))} to {job.out_dir}/")
+        say(f"Skipped {len(job.loaded.rejected)} invalid record(s); see {job.out_dir / 'rejected.jsonl'}")
+    print_markdown((job.out_dir / "report.md").read_text(encoding="utf-8"))
+    say(f"Wrote {', '.join(sorted(p.name for p in job.out_dir.iterdir() if p.is_file()))} to {job.out_dir}/", err=False)

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from advisor.clitools import handle_errors
+from advisor.clitools import handle_errors, plain, print_renderable, say
 
 
 def _names(value: str | None) -> list[str] | None:
@@ -56,23 +56,20 @@ def evaluate(project, data, candidates, metrics, primary, regex, schema, limit, 
 
 
 def _print_table(bakeoff) -> None:
-    from rich.console import Console
     from rich.table import Table
-    from rich.text import Text
 
     from training.evaluation.report import fmt_interval, verdict_line
 
-    console = Console()
-    table = Table(title=f"{bakeoff.examples} held-out examples — {bakeoff.primary} decides", title_justify="left")
+    table = Table(title=plain(f"{bakeoff.examples} held-out examples — {bakeoff.primary} decides"), title_justify="left")
     table.add_column("candidate")
     for metric in bakeoff.metrics:
-        table.add_column(metric + (" ★" if metric == bakeoff.primary else ""), justify="right")
+        table.add_column(plain(metric + (" ★" if metric == bakeoff.primary else "")), justify="right")
     table.add_column("new / cached", justify="right")
     for c in bakeoff.ranked():
-        table.add_row(c.name, *(fmt_interval(c.scores[m], m) for m in bakeoff.metrics), f"{c.generated} / {c.cached}")
-    console.print(table)
-    console.print(verdict_line(bakeoff).replace("**", ""), highlight=False)
+        table.add_row(plain(c.name), *(plain(fmt_interval(c.scores[m], m)) for m in bakeoff.metrics),
+                      f"{c.generated} / {c.cached}")
+    print_renderable(table)
+    say(verdict_line(bakeoff).replace("**", ""), err=False)
     for reason in bakeoff.metric_reasons:
-        console.print(Text(f"• {reason[0].upper()}{reason[1:]}.", style="dim"))
-    console.print(f"Wrote {bakeoff.folder}/ (outputs.jsonl, summary.json, summary.md) in {bakeoff.seconds:.0f} s.",
-                  highlight=False)
+        say((f"• {reason[0].upper()}{reason[1:]}.", "dim"), err=False)
+    say(f"Wrote {bakeoff.folder}/ (outputs.jsonl, summary.json, summary.md) in {bakeoff.seconds:.0f} s.", err=False)

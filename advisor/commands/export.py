@@ -6,7 +6,7 @@ import json
 
 import click
 
-from advisor.clitools import handle_errors, stderr_console
+from advisor.clitools import handle_errors, say
 
 
 @click.command()
@@ -19,7 +19,7 @@ def export(name, merged_dir, project, as_json) -> None:
     """Merge run NAME's LoRA adapter into its base model and save it to DIR."""
     from training.runs import export_merged, find_run
 
-    stderr_console().print(f"Merging {name} into its base model...")
+    say(f"Merging {name} into its base model...")
     out = export_merged(find_run(project, name), merged_dir)
     files = sorted(p.name for p in out.iterdir())
     if as_json:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from advisor.clitools import handle_errors, stderr_console
+from advisor.clitools import handle_errors, plain_warning, say, stderr_console
 
 # Options that, given explicitly with --resume, override the run's saved settings (others are fixed by the run).
 _RESUME_OVERRIDES = ("epochs", "max_steps")
@@ -33,7 +33,8 @@ def _training_bar(console):
     )
 
     return Progress(
-        TextColumn("{task.description:<12}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
+        TextColumn("{task.description:<12}", markup=False), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[info]}", markup=False),
         TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
         console=console, transient=False,
     )
@@ -102,8 +103,8 @@ def finetune(ctx, data, model, name, project, resume, epochs, max_steps, rank, a
             max_length=max_length or training_data.max_tokens or 2048, packing=packing, precision=precision, seed=seed,
         )
     console = stderr_console()
-    console.print(f"Fine-tuning on {training_data.source}: {len(training_data.train)} train, {len(training_data.eval)} eval "
-                  f"-> {root / name}", highlight=False)
+    say(f"Fine-tuning on {training_data.source}: {len(training_data.train)} train, {len(training_data.eval)} eval "
+        f"-> {root / name}")
     bar = _training_bar(console)
     tasks: dict[str, int] = {}
     losses = {"loss": "-", "eval": "-"}
@@ -115,7 +116,7 @@ def finetune(ctx, data, model, name, project, resume, epochs, max_steps, rank, a
 
     def on_log(row: dict) -> None:
         if row.get("kind") == "warning":
-            console.print(f"[yellow]Warning:[/] {row['message']}", highlight=False)
+            bar.console.print(plain_warning(row["message"]))
             return
         if row.get("kind") == "train":
             losses["loss"] = f"{row['train_loss']:.3f}"
@@ -132,8 +133,8 @@ def finetune(ctx, data, model, name, project, resume, epochs, max_steps, rank, a
     else:
         _print_summary(result)
     if result.status == "interrupted":
-        console.print(f"Interrupted at step {result.metrics['steps']}; checkpoint saved. Continue with:\n"
-                      f"  tunewise finetune {data} --name {name} --resume", highlight=False)
+        say(f"Interrupted at step {result.metrics['steps']}; checkpoint saved. Continue with:")
+        say(f"  tunewise finetune {data} --name {name} --resume")
         sys.exit(130)
 
 

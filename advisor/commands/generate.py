@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from advisor.clitools import handle_errors, stderr_console
+from advisor.clitools import handle_errors, say
 
 
 def _conversations(path: Path) -> tuple[list[dict], list[list[dict]], list[str | None]]:
@@ -63,8 +63,7 @@ def generate(prompt, run, base, project, model, system, input_path, output_path,
         raise UsageError("--run and --base exclude each other.")
     name = None if base else (run or active_run(project))
     adapter = find_run(project, name) if name else None
-    console = stderr_console()
-    console.print(f"Loading {'run ' + name if name else 'the base model'}...", highlight=False)
+    say(f"Loading {'run ' + name if name else 'the base model'}...")
     generator = load_generator(model, adapter)
     if prompt:
         conversation = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from advisor.clitools import handle_errors, stderr_console
+from advisor.clitools import handle_errors, say
 
 MODES = ("dense", "bm25", "hybrid")
 
@@ -41,9 +41,8 @@ def build(docs, index_dir, embedder, chunk_tokens, overlap_tokens, text_field, e
                          exact_below=exact_below, bm25_stemmer=None if no_stem else "english", cache_dir=cache_dir)
     with cli_progress() as progress:
         report = build_rag_index(docs, index_dir, config, progress=progress)
-    console = stderr_console()
     for item in report.skipped:
-        console.print(f"Skipped {item['path']}: {item['reason']}", markup=False, highlight=False)
+        say(f"Skipped {item['path']}: {item['reason']}")
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
         return
@@ -164,4 +163,4 @@ def ask(index_dir, question, questions_file, k, mode, model, adapter, max_new_to
         note = "  (not cited)" if number not in cited else "  (attributed by word overlap)" if cited[number] else ""
         click.echo(f"[{number}] {where} (chars {hit.span[0]}–{hit.span[1]}){note}")
     if answer.invalid_citations:
-        stderr_console().print(f"The answer cites source(s) that do not exist: {answer.invalid_citations}", highlight=False)
+        say(f"The answer cites source(s) that do not exist: {answer.invalid_citations}")

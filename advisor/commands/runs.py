@@ -6,7 +6,7 @@ import json
 
 import click
 
-from advisor.clitools import handle_errors, stderr_console
+from advisor.clitools import handle_errors, plain, print_renderable, say
 
 _PROJECT = click.option("--project", default=".", show_default=True, type=click.Path(file_okay=False), help="Project folder holding runs/.")
 
@@ -29,16 +29,15 @@ def list_(project, as_json) -> None:
         click.echo(json.dumps([r.to_dict() for r in found], indent=2))
         return
     if not found:
-        stderr_console().print(f"No runs in {project}/runs yet. Train one with `tunewise finetune`.")
+        say(f"No runs in {project}/runs yet. Train one with `tunewise finetune`.")
         return
-    from rich.console import Console
     from rich.table import Table
 
     table = Table("", "name", "date", "status", "data", "train", "eval loss", box=None)
     for r in found:
-        table.add_row("*" if r.active else "", r.name, r.created[:19].replace("T", " "), r.status, r.data,
-                      str(r.train_examples or "-"), f"{r.eval_loss:.4f}" if r.eval_loss is not None else "-")
-    Console().print(table)
+        table.add_row("*" if r.active else "", plain(r.name), plain(r.created[:19].replace("T", " ")), plain(r.status),
+                      plain(r.data), str(r.train_examples or "-"), f"{r.eval_loss:.4f}" if r.eval_loss is not None else "-")
+    print_renderable(table)
 
 
 @runs.command("use")
