@@ -13,9 +13,8 @@ STAGES = {
 }
 
 
-@contextmanager
-def cli_progress() -> Iterator:
-    """Yield a progress(stage, done, total) callback drawing one bar per stage on stderr."""
+def progress_bars(label_width: int = 20, info: bool = False):
+    """A rich Progress on stderr: label, bar, n/N, elapsed, ETA (and a free-text info column); labels never markup."""
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -25,10 +24,17 @@ def cli_progress() -> Iterator:
         TimeRemainingColumn,
     )
 
-    bars = Progress(
-        TextColumn("{task.description:<20}", markup=False), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
-        console=stderr_console(), transient=False,
-    )
+    columns = [TextColumn(f"{{task.description:<{label_width}}}", markup=False), BarColumn(), MofNCompleteColumn()]
+    if info:
+        columns.append(TextColumn("{task.fields[info]}", markup=False))
+    columns += [TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn()] if info else [TimeElapsedColumn(), TimeRemainingColumn()]
+    return Progress(*columns, console=stderr_console(), transient=False)
+
+
+@contextmanager
+def cli_progress() -> Iterator:
+    """Yield a progress(stage, done, total) callback drawing one bar per stage on stderr."""
+    bars = progress_bars()
     tasks: dict[str, int] = {}
 
     def update(stage: str, done: int, total: int) -> None:

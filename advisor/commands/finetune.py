@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from advisor.clitools import handle_errors, plain_warning, say, stderr_console
+from advisor.clitools import handle_errors, plain_warning, say
 
 # Options that, given explicitly with --resume, override the run's saved settings (others are fixed by the run).
 _RESUME_OVERRIDES = ("epochs", "max_steps")
@@ -19,25 +19,6 @@ def project_for(data: str, project: str | None) -> Path:
     if project:
         return Path(project)
     return Path(data) if Path(data).is_dir() else Path(".")
-
-
-def _training_bar(console):
-    """A rich bar showing step / total, loss and ETA."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    return Progress(
-        TextColumn("{task.description:<12}", markup=False), BarColumn(), MofNCompleteColumn(),
-        TextColumn("{task.fields[info]}", markup=False),
-        TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-        console=console, transient=False,
-    )
 
 
 @click.command()
@@ -102,10 +83,11 @@ def finetune(ctx, data, model, name, project, resume, epochs, max_steps, rank, a
             eval_steps=eval_steps, early_stopping_patience=patience,
             max_length=max_length or training_data.max_tokens or 2048, packing=packing, precision=precision, seed=seed,
         )
-    console = stderr_console()
     say(f"Fine-tuning on {training_data.source}: {len(training_data.train)} train, {len(training_data.eval)} eval "
         f"-> {root / name}")
-    bar = _training_bar(console)
+    from advisor.progress import progress_bars
+
+    bar = progress_bars(label_width=12, info=True)
     tasks: dict[str, int] = {}
     losses = {"loss": "-", "eval": "-"}
 
