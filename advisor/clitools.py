@@ -90,8 +90,14 @@ def handle_errors(func: Callable) -> Callable:
 
     @wraps(func)
     def wrapper(*args, **kwargs):
+        from curation.errors import CancelledError
+
         try:
             return func(*args, **kwargs)
+        except CancelledError as exc:  # Ctrl-C noticed by the library: the documented 130, like a bare KeyboardInterrupt
+            report_error(exc)
+            say("Finished work is kept; run the same command again to resume.")
+            sys.exit(130)
         except TunewiseError as exc:
             report_error(exc)
             sys.exit(exc.exit_code)

@@ -12,9 +12,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from curation.errors import DataError
+from curation.safe_read import CONFIG_LIMIT, read_yaml_file
 
 INFERENCE_PRICING_FILE = Path(__file__).parent / "data" / "inference_pricing.yaml"
 DEFAULT_SHOTS = 5  # demonstrations a few-shot prompt carries
@@ -40,8 +39,8 @@ class RequestShape:
     def __post_init__(self) -> None:
         for name in ("system_tokens", "user_tokens", "output_tokens", "shots", "rag_tokens"):
             value = getattr(self, name)
-            if not isinstance(value, (int, float)) or value < 0 or math.isnan(value):
-                raise ValueError(f"RequestShape.{name} must be a number >= 0, got {value!r}")
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value < math.inf:
+                raise ValueError(f"RequestShape.{name} must be a finite number >= 0, got {value!r}")
 
     @property
     def shot_tokens(self) -> float:
@@ -71,25 +70,35 @@ def break_even_requests(upfront: float, saving_per_request: float) -> float | No
 
 
 def load_inference_pricing(path: str | Path | None = None) -> dict[str, Any]:
-    """The dated inference price table (advisor/data/inference_pricing.yaml unless a path is given), checked."""
+    """The dated inference price table (advisor/data/inference_pricing.yaml unless a path is given), checked.
+
+    Read with safe_read (regular file, size and depth limits); every price must be a finite number >= 0, so the
+    arithmetic on it stays finite.
+    """
     path = Path(path or INFERENCE_PRICING_FILE)
-    try:
-        table = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise DataError(f"Cannot read the inference price table {path}: {exc}", "Restore or fix the file.") from None
+    table = read_yaml_file(path, "inference price table", CONFIG_LIMIT, "Restore or fix the file.")
     rows = table.get("models") if isinstance(table, dict) else None
-    if not rows:
+    if not rows or not isinstance(rows, list):
         raise DataError(f"{path} has no `models` list.", "Each row needs provider, model, base and fine_tuned prices.")
     reference = table.get("reference_model")
-    if reference is not None and reference not in {row.get("model") for row in rows if isinstance(row, dict)}:
-        raise DataError(f"{path}: reference_model {reference!r} is not one of its models.", "Name one of the rows' `model`.")
+    names = {row.get("model") for row in rows if isinstance(row, dict) and isinstance(row.get("model"), str)}
+    if reference is not None and reference not in names:
+        raise DataError(f"{path}: reference_model {str(reference)[:80]!r} is not one of its models.", "Name one of the rows' `model`.")
     for i, row in enumerate(rows):
+        if not isinstance(row, dict) or not isinstance(row.get("model"), str) or not isinstance(row.get("provider", ""), str):
+            raise DataError(f"{path}, models[{i}]: needs a `model` name (and a `provider`).",
+                            "Write e.g. `- provider: OpenAI` / `model: gpt-4o-mini`.")
         for key in ("base", "fine_tuned"):
-            prices = row.get(key) if isinstance(row, dict) else None
-            if not isinstance(prices, dict) or not all(isinstance(prices.get(k), (int, float)) for k in ("input", "output")):
-                raise DataError(f"{path}, models[{i}]: `{key}` needs numeric input and output prices per 1M tokens.",
-                                "Write e.g. `base: {input: 0.15, output: 0.60}`.")
+            prices = row.get(key)
+            if not isinstance(prices, dict) or not all(_is_price(prices.get(k)) for k in ("input", "output")):
+                raise DataError(f"{path}, models[{i}]: `{key}` needs numeric input and output prices per 1M tokens "
+                                "(finite, not negative).", "Write e.g. `base: {input: 0.15, output: 0.60}`.")
     return table
+
+
+def _is_price(value: object) -> bool:
+    """A price: a finite number >= 0 of sensible size (not a bool, not inf/nan, not a 4,000-digit integer)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and 0 <= value <= 1e9
 
 
 def compare_per_request(

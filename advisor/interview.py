@@ -9,6 +9,7 @@ ever kept or lost: what loads is exactly what saves.
 from __future__ import annotations
 
 import difflib
+import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -18,8 +19,13 @@ import yaml
 
 from curation.errors import DataError, UsageError
 from curation.files import write_text_atomic
+from curation.safe_read import CONFIG_LIMIT, parse_yaml, read_text_limited, read_yaml_file
 
 KINDS = ("text", "choice", "number", "yesno")
+#: The largest answer a number question without its own maximum accepts (a trillion examples or requests a day is
+#: already far beyond any real project); it keeps every later sum, product and format of the answer finite.
+NUMBER_LIMIT = 10**12
+_CONTAINERS = (dict, list, tuple, set, frozenset)
 QUESTIONS_FILE = Path(__file__).parent / "data" / "questions.yaml"
 _YES = {"yes", "y", "true", "1", "on"}
 _NO = {"no", "n", "false", "0", "off"}
@@ -87,42 +93,66 @@ class Question:
         if raw is None or (isinstance(raw, str) and not raw.strip()):
             return None
         if self.kind == "text":
-            if isinstance(raw, (dict, list, tuple)):
+            if isinstance(raw, _CONTAINERS):
                 raise UsageError(f"{self.id}: expected a sentence, got a {type(raw).__name__}.", "Write the answer as plain text.")
-            return " ".join(str(raw).split())
+            return " ".join(self._text(raw, "Write the answer as plain text, in quotes.").split())
         if self.kind == "yesno":
             if isinstance(raw, bool):
                 return raw
-            text = str(raw).strip().lower()
+            if isinstance(raw, _CONTAINERS):
+                raise UsageError(f"{self.id}: expected yes or no, got {show_value(raw)}.", "Answer yes or no.")
+            text = self._text(raw, "Answer yes or no.").strip().lower()
             if text in _YES:
                 return True
             if text in _NO:
                 return False
-            raise UsageError(f"{self.id}: expected yes or no, got {raw!r}.", "Answer yes or no.")
+            raise UsageError(f"{self.id}: expected yes or no, got {show_value(raw)}.", "Answer yes or no.")
         if self.kind == "number":
             return self._parse_number(raw)
         return self._parse_choice(raw)
 
+    def _text(self, raw: object, hint: str) -> str:
+        """str(raw), refusing (UsageError) what has no short text form, such as an integer of thousands of digits."""
+        if isinstance(raw, str):
+            return raw
+        try:
+            return str(raw)
+        except ValueError:  # int -> str is limited to 4,300 digits
+            raise UsageError(f"{self.id}: {show_value(raw)} is too long to read.", hint) from None
+
+    def _capped_bounds(self, bounds: str) -> str:
+        """The allowed range including NUMBER_LIMIT, for a question without its own maximum."""
+        if self.maximum is not None:
+            return bounds
+        low = f"{_num(self.minimum)}" if self.minimum is not None else f"-{NUMBER_LIMIT:,}"
+        return f" between {low} and {NUMBER_LIMIT:,}"
+
     def _parse_number(self, raw: object) -> int | float:
         bounds = f" between {_num(self.minimum)} and {_num(self.maximum)}" if self.maximum is not None else (
             f" of at least {_num(self.minimum)}" if self.minimum is not None else "")
-        if isinstance(raw, bool) or isinstance(raw, (dict, list, tuple)):
-            raise UsageError(f"{self.id}: expected a number, got {raw!r}.", f"Give a number{bounds}.")
+        if isinstance(raw, bool) or isinstance(raw, _CONTAINERS):
+            raise UsageError(f"{self.id}: expected a number, got {show_value(raw)}.", f"Give a number{bounds}.")
         if isinstance(raw, (int, float)):
             value: int | float = raw
         else:
-            text = str(raw).strip().replace(",", "").replace("_", "")
+            text = self._text(raw, f"Give a number{bounds}.").strip().replace(",", "").replace("_", "")
+            if len(text) > 40:  # no sensible answer is this long; int() of thousands of digits would fail anyway
+                if text.lstrip("+-").isdigit():
+                    raise UsageError(f"{self.id}: {show_value(raw)} is too large.", f"Give a number{self._capped_bounds(bounds)}.")
+                raise UsageError(f"{self.id}: expected a number, got {show_value(raw)}.", f"Give a number{bounds}, e.g. 300.")
             try:
                 value = int(text)
             except ValueError:
                 try:
                     value = float(text)
                 except ValueError:
-                    raise UsageError(f"{self.id}: expected a number, got {raw!r}.", f"Give a number{bounds}, e.g. 300.") from None
+                    raise UsageError(f"{self.id}: expected a number, got {show_value(raw)}.", f"Give a number{bounds}, e.g. 300.") from None
         if value != value or value in (float("inf"), float("-inf")):
-            raise UsageError(f"{self.id}: expected a finite number, got {raw!r}.", f"Give a number{bounds}.")
+            raise UsageError(f"{self.id}: expected a finite number, got {show_value(raw)}.", f"Give a number{bounds}.")
         if (self.minimum is not None and value < self.minimum) or (self.maximum is not None and value > self.maximum):
-            raise UsageError(f"{self.id}: {raw!r} is out of range.", f"Give a number{bounds}.")
+            raise UsageError(f"{self.id}: {show_value(raw)} is out of range.", f"Give a number{bounds}.")
+        if self.maximum is None and abs(value) > NUMBER_LIMIT:
+            raise UsageError(f"{self.id}: {show_value(raw)} is too large.", f"Give a number{self._capped_bounds(bounds)}.")
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         return value
@@ -130,16 +160,18 @@ class Question:
     def _parse_choice(self, raw: object) -> str:
         if isinstance(raw, bool) and ("yes" in self.values or "no" in self.values):  # YAML reads bare yes/no as booleans
             raw = "yes" if raw else "no"
-        text = str(raw).strip()
+        if isinstance(raw, _CONTAINERS):
+            raise UsageError(f"{self.id}: expected one of the choices, got {show_value(raw)}.", f"Use one of: {', '.join(self.values)}.")
+        text = self._text(raw, f"Use one of: {', '.join(self.values)}.").strip()
         for option in self.options:
             if text.lower() in (option.value.lower(), option.label.lower()):
                 return option.value
-        if text.isdigit() and 1 <= int(text) <= len(self.options):  # the number shown next to an option
+        if text.isdigit() and len(text) < 6 and 1 <= int(text) <= len(self.options):  # the number shown next to an option
             return self.options[int(text) - 1].value
-        close = difflib.get_close_matches(text.lower(), [v.lower() for v in self.values], n=1)
+        close = difflib.get_close_matches(text.lower(), [v.lower() for v in self.values], n=1) if len(text) < 200 else []
         did_you_mean = f"Did you mean {close[0]!r}? " if close else ""
         raise UsageError(
-            f"{self.id}: {raw!r} is not one of the choices.",
+            f"{self.id}: {show_value(raw)} is not one of the choices.",
             f"{did_you_mean}Use one of: {', '.join(self.values)}.",
         )
 
@@ -148,21 +180,38 @@ def _num(value: float | None) -> str:
     return "" if value is None else (str(int(value)) if float(value).is_integer() else str(value))
 
 
+def show_value(value: object, width: int = 60) -> str:
+    """A value for a message: short, and never the str() of a huge number or a (possibly self-referencing) container."""
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return f"a {type(value).__name__}"
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+        return f"a number of about {int(value.bit_length() * 0.30103) + 1:,} digits"
+    if isinstance(value, (str, bytes)) and len(value) > width:
+        return repr(value[:width]) + f"… ({len(value):,} characters)"
+    text = repr(value)
+    return text if len(text) <= width + 20 else text[:width] + "…"
+
+
 @lru_cache(maxsize=4)
 def _load_questions_cached(path: str) -> tuple[Question, ...]:
-    try:
-        rows = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise DataError(f"Cannot read the questions file {path}: {exc}", "Reinstall tunewise or fix the file.") from exc
+    hint = "Reinstall tunewise or fix the file."
+    rows = read_yaml_file(path, "questions file", CONFIG_LIMIT, hint)
+    if not isinstance(rows, (list, type(None))):
+        raise DataError(f"The questions file {path} must be a list of questions, got a {type(rows).__name__}.", hint)
     questions = []
-    for row in rows or []:
-        options = tuple(Option(str(o["value"]), str(o["label"])) for o in row.get("options", ()))
-        when = tuple((qid, tuple(vals)) for qid, vals in (row.get("when") or {}).items())
-        questions.append(Question(
-            id=row["id"], text=row["text"], help=" ".join(str(row.get("help", "")).split()), kind=row["kind"],
-            options=options, default=row.get("default"), optional=bool(row.get("optional", False)),
-            section=row.get("section", ""), minimum=row.get("minimum"), maximum=row.get("maximum"), when=when,
-        ))
+    for n, row in enumerate(rows or [], 1):
+        try:
+            options = tuple(Option(str(o["value"]), str(o["label"])) for o in row.get("options", ()))
+            when = tuple((qid, tuple(vals)) for qid, vals in (row.get("when") or {}).items())
+            questions.append(Question(
+                id=row["id"], text=row["text"], help=" ".join(str(row.get("help", "")).split()), kind=row["kind"],
+                options=options, default=row.get("default"), optional=bool(row.get("optional", False)),
+                section=row.get("section", ""), minimum=row.get("minimum"), maximum=row.get("maximum"), when=when,
+            ))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise DataError(f"The questions file {path}, question {n}: {type(exc).__name__}: {str(exc)[:200]}", hint) from None
     ids = [q.id for q in questions]
     if len(set(ids)) != len(ids):
         raise DataError(f"Duplicate question ids in {path}.", "Give every question a unique id.")
@@ -190,9 +239,9 @@ class Answers:
         for question in self.questions:
             if question.id == qid:
                 return question
-        close = difflib.get_close_matches(qid, [q.id for q in self.questions], n=1)
+        close = difflib.get_close_matches(qid, [q.id for q in self.questions], n=1) if len(qid) < 200 else []
         raise UsageError(
-            f"Unknown question id {qid!r}.",
+            f"Unknown question id {show_value(qid)}.",
             (f"Did you mean {close[0]!r}? " if close else "") + f"Known ids: {', '.join(q.id for q in self.questions)}.",
         )
 
@@ -234,23 +283,17 @@ class Answers:
 
 
 def load_answers(path: str | Path, questions: list[Question] | None = None) -> Answers:
-    """Read answers.yaml; DataError naming the file, the key and the fix on bad YAML, an unknown id or a bad value."""
+    """Read answers.yaml; DataError naming the file, the line, the key and the fix on bad YAML, an unknown id or a
+    bad value. Anything but a regular file of at most CONFIG_LIMIT bytes is refused, never read (no FIFO hangs)."""
     path = Path(path)
+    if not os.path.lexists(path):  # a symlink loop or a broken link is explained by safe_read
+        raise UsageError(f"Answers file {path} not found.", "Check the path, or run without --answers to be asked.")
+    text = read_text_limited(path, CONFIG_LIMIT, "answers file")
+    hint = "Write one `question_id: value` per line; quote text containing ':' or '#'."
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise UsageError(f"Answers file {path} not found.", "Check the path, or run without --answers to be asked.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"Cannot read answers file {path}: {exc}", "Save it as UTF-8 text.") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise DataError(
-            f"{path} is not valid YAML{where}: {getattr(exc, 'problem', None) or exc}",
-            "Write one `question_id: value` per line; quote text containing ':' or '#'.",
-        ) from None
+        data = parse_yaml(text, str(path), "answers file", hint)
+    except DataError as exc:
+        raise _with_line(exc, path, text) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -259,10 +302,59 @@ def load_answers(path: str | Path, questions: list[Question] | None = None) -> A
     answers = Answers(questions=questions if questions is not None else load_questions())
     for key, value in data.items():
         try:
-            answers.set(str(key), value)
+            answers.set(key if isinstance(key, str) else show_value(key), value)
         except UsageError as exc:
-            raise DataError(f"{path}, key {key!r}: {exc.message}", exc.hint) from None
+            line = _line_of_key(text, key)
+            where = f"{path}:{line}:" if line else f"{path},"
+            raise DataError(f"{where} key {show_value(key)}: {exc.message}", exc.hint) from None
     return answers
+
+
+def _line_of_key(text: str, key: object) -> int | None:
+    """The line of a top-level key in YAML text (already parsed once, so within the depth limit), if found."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        if isinstance(root, yaml.MappingNode):
+            for key_node, _ in root.value:
+                if isinstance(key_node, yaml.ScalarNode) and isinstance(key, str) and key_node.value == key:
+                    return key_node.start_mark.line + 1
+    except Exception:  # noqa: BLE001 - the line is a courtesy; the message stands without it
+        return None
+    return None
+
+
+def _with_line(exc: DataError, path: Path, text: str) -> DataError:
+    """A parse failure that names no line (a value YAML cannot construct: a 5,000-digit number, the 45th of a month)
+    with the line of the first value that fails, found by constructing each scalar on its own."""
+    prefix = f"{path}: "
+    if not exc.message.startswith(prefix):
+        return exc
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        loader = yaml.SafeLoader("")
+        lines, stack, seen = [], [root], set()
+        while stack:
+            node = stack.pop()
+            if node is None or id(node) in seen:
+                continue
+            seen.add(id(node))
+            if isinstance(node, yaml.ScalarNode):
+                try:
+                    loader.construct_object(node)
+                except Exception:  # noqa: BLE001 - any failure marks the culprit
+                    lines.append(node.start_mark.line + 1)
+            elif isinstance(node, yaml.MappingNode):
+                stack.extend(n for pair in node.value for n in pair)
+            elif isinstance(node, yaml.SequenceNode):
+                stack.extend(node.value)
+    except Exception:  # noqa: BLE001 - the line is a courtesy; the message stands without it
+        return exc
+    if not lines:
+        return exc
+    hint = exc.hint
+    if "too many digits" in exc.message:
+        hint = f"Write a number of at most {NUMBER_LIMIT:,} (e.g. `examples: 300`), or quote text made of digits."
+    return DataError(f"{path}:{min(lines)}: {exc.message[len(prefix):]}", hint)
 
 
 def dump_answers(answers: Answers) -> str:

@@ -17,6 +17,7 @@ Nothing here imports textual; the TUI and the CLI both call these functions.
 from __future__ import annotations
 
 import json
+import os
 import threading
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
@@ -25,6 +26,8 @@ from typing import Any
 
 from curation.errors import DataError, UsageError
 from curation.files import write_text_atomic
+from curation.jsonl import json_type, read_jsonl
+from curation.safe_read import CONFIG_LIMIT, data_limit, read_json_file, read_text_limited, read_yaml_file
 
 STATE_FILES = ("tunewise.yaml", "tunewise.json")
 STEPS = ("project", "interview", "data", "recommendation", "run", "evaluate")
@@ -43,23 +46,34 @@ class ProjectState:
     created: str = field(default="", metadata={"help": "when the project was created (ISO 8601, UTC)"})
 
     def __post_init__(self) -> None:
+        from advisor.interview import show_value
+
         if not isinstance(self.data, list) or not all(isinstance(p, str) and p for p in self.data):
-            raise UsageError(f"Invalid data: {self.data!r}.", "Use a list of file paths in tunewise.yaml.")
+            raise UsageError(f"Invalid data: {show_value(self.data)}.", "Use a list of file paths in tunewise.yaml.")
         if self.docs is not None and not isinstance(self.docs, str):
-            raise UsageError(f"Invalid docs: {self.docs!r}.", "Use a folder path, or leave it out.")
-        if self.screen not in STEPS:
-            raise UsageError(f"Invalid screen: {self.screen!r}.", "Use one of " + ", ".join(STEPS) + ".")
-        if not isinstance(self.question, int) or self.question < 0:
-            raise UsageError(f"Invalid question: {self.question!r}.", "Use a whole number ≥ 0.")
+            raise UsageError(f"Invalid docs: {show_value(self.docs)}.", "Use a folder path, or leave it out.")
+        if not isinstance(self.screen, str) or self.screen not in STEPS:
+            raise UsageError(f"Invalid screen: {show_value(self.screen)}.", "Use one of " + ", ".join(STEPS) + ".")
+        if not isinstance(self.question, int) or isinstance(self.question, bool) or not 0 <= self.question <= 10**6:
+            raise UsageError(f"Invalid question: {show_value(self.question)}.", "Use a whole number ≥ 0.")
+        if not isinstance(self.skip_invalid, bool):
+            raise UsageError(f"Invalid skip_invalid: {show_value(self.skip_invalid)}.", "Use true or false.")
+        if not isinstance(self.created, str):
+            raise UsageError(f"Invalid created: {show_value(self.created)}.", "Use a date and time, e.g. 2025-06-01T12:00:00+00:00.")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], path: Path) -> ProjectState:
-        """State read from a file, naming the file when a key is unknown."""
+        """State read from a file, naming the file when a key is unknown or a value is invalid."""
+        from advisor.interview import show_value
+
         known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
+        unknown = [k if isinstance(k, str) and len(k) < 60 else show_value(k) for k in data if not isinstance(k, str) or k not in known]
         if unknown:
-            raise DataError(f"{path}: unknown key(s) {', '.join(unknown)}.", "Known keys: " + ", ".join(sorted(known)) + ".")
-        return cls(**data)
+            raise DataError(f"{path}: unknown key(s) {', '.join(sorted(unknown)[:10])}.", "Known keys: " + ", ".join(sorted(known)) + ".")
+        try:
+            return cls(**data)
+        except UsageError as exc:
+            raise UsageError(f"{path}: {exc.message}", exc.hint) from None
 
 
 @dataclass
@@ -159,7 +173,7 @@ class Project:
         """The saved interview answers (empty when none yet)."""
         from advisor.interview import Answers, load_answers
 
-        return load_answers(self.answers_path) if self.answers_path.exists() else Answers({})
+        return load_answers(self.answers_path) if _present(self.answers_path) else Answers({})
 
     def save_answers(self, answers) -> None:
         """Save the interview answers atomically."""
@@ -329,27 +343,34 @@ def _relative(path: Path, root: Path) -> str:
         return str(full)
 
 
+def _present(path: Path) -> bool:
+    """Whether anything is at path, a symlink loop or a broken link included (readers then say what is wrong)."""
+    return os.path.lexists(path)
+
+
 def is_project(path: str | Path) -> bool:
-    """Whether the folder holds a tunewise project."""
-    return any((Path(path) / name).is_file() for name in STATE_FILES)
+    """Whether the folder holds a tunewise project (a state file, or something in its place that open_project refuses)."""
+    return any(_present(Path(path) / name) for name in STATE_FILES)
 
 
 def open_project(path: str | Path) -> Project:
-    """Open an existing project folder."""
+    """Open an existing project folder.
+
+    The state file is read with safe_read: a FIFO, a device or a symlink loop in its place is refused by type, a
+    file over CONFIG_LIMIT is refused, and bad YAML or JSON is a DataError naming the file and the line.
+    """
     root = Path(path).expanduser()
+    hint = "Fix the file, or delete it to start the project again."
     for name in STATE_FILES:
         state_path = root / name
-        if state_path.is_file():
-            text = state_path.read_text(encoding="utf-8")
+        if _present(state_path):
             try:
                 if name.endswith(".json"):
-                    data = json.loads(text)
+                    data = read_json_file(state_path, "project state file", CONFIG_LIMIT, hint)
                 else:
-                    import yaml
-
-                    data = yaml.safe_load(text) or {}
-            except Exception as exc:  # yaml.YAMLError or json.JSONDecodeError: both mean a broken file
-                raise DataError(f"{state_path} cannot be read ({exc}).", "Fix the file, or delete it to start the project again.") from exc
+                    data = read_yaml_file(state_path, "project state file", CONFIG_LIMIT, hint) or {}
+            except DataError as exc:  # bad YAML/JSON, too large, not UTF-8: say what it means for the project
+                raise DataError(f"{exc.message} The project cannot be opened: its state file cannot be read.", exc.hint) from None
             if not isinstance(data, dict):
                 raise DataError(f"{state_path} does not hold a mapping of settings.", "Fix the file, or delete it to start the project again.")
             return Project(root, ProjectState.from_dict(data, state_path), name)
@@ -388,7 +409,7 @@ def create_sample_project(path: str | Path, sample: Path = SAMPLE_DIR) -> Projec
     project = create_project(path, [examples.resolve()], docs.resolve() if docs.is_dir() else None)
     answers = sample / "answers.yaml"
     if answers.is_file():
-        write_text_atomic(project.answers_path, answers.read_text(encoding="utf-8"))
+        write_text_atomic(project.answers_path, read_text_limited(answers, CONFIG_LIMIT, "sample answers file"))
     return project
 
 
@@ -456,27 +477,72 @@ class CurationView:
         return [f for f in self.flags if f["kind"] not in ("conflict", "possible_duplicate")]
 
 
+_RERUN = "Run curation again."
+
+
 def _jsonl(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return read_jsonl(path, "curation output", _RERUN)
+
+
+def _require(ok: bool, path: Path, n: int, what: str) -> None:
+    if not ok:
+        raise DataError(f"{path}: record {n} {what}; it is not a file tunewise wrote.", _RERUN)
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) <= 1e15  # not inf, nan or huge
+
+
+def _check_examples(records: list[dict[str, Any]], path: Path) -> list[dict[str, Any]]:
+    for n, r in enumerate(records, 1):
+        _require(isinstance(r.get("id"), str), path, n, "has no string `id`")
+        _require(isinstance(r.get("messages"), list), path, n, "has no `messages` list")
+    return records
+
+
+def _check_removed(records: list[dict[str, Any]], path: Path) -> list[dict[str, Any]]:
+    _check_examples(records, path)
+    for n, r in enumerate(records, 1):
+        _require(isinstance(r.get("reason"), str) and isinstance(r.get("duplicate_of"), str) and _number(r.get("similarity")),
+                 path, n, "lacks its `reason`, `duplicate_of` or `similarity`")
+    return records
+
+
+def _check_flags(records: list[dict[str, Any]], path: Path) -> list[dict[str, Any]]:
+    for n, f in enumerate(records, 1):
+        _require(isinstance(f.get("id"), str) and isinstance(f.get("kind"), str), path, n, "has no string `id` and `kind`")
+        if f["kind"] == "conflict":
+            _require(_number(f.get("group")), path, n, "is a conflict without a `group` number")
+        if f["kind"] == "possible_duplicate" and f.get("with"):
+            _require(isinstance(f["with"], list) and isinstance(f["with"][0], str) and _number(f.get("similarity")),
+                     path, n, "is a possible duplicate without `with` ids and a `similarity`")
+    return records
 
 
 def load_curation(curated: str | Path) -> CurationView:
-    """Read a curation output folder back (report, examples, removals, flags, clusters, rejected lines)."""
+    """Read a curation output folder back (report, examples, removals, flags, clusters, rejected lines).
+
+    Every file is read with safe_read (regular files only, the data size limit) and checked for the shape the
+    review needs; anything else is a DataError naming the file (and line), never a traceback.
+    """
     curated = Path(curated)
-    try:
-        report = json.loads((curated / "report.json").read_text(encoding="utf-8"))
-        clean = _jsonl(curated / "clean.jsonl")
-        removed = _jsonl(curated / "removed.jsonl")
-        flags = _jsonl(curated / "flags.jsonl")
-        clusters_file = curated / "clusters.json"
-        clusters = json.loads(clusters_file.read_text(encoding="utf-8"))["clusters"] if clusters_file.exists() else []
-        rejected = _jsonl(curated / "rejected.jsonl")
-    except (OSError, ValueError, KeyError) as exc:
-        raise DataError(f"The curation outputs in {curated} cannot be read ({exc}).", "Run curation again.") from exc
+    report_path, clusters_file = curated / "report.json", curated / "clusters.json"
+    report = read_json_file(report_path, "curation report", data_limit(), _RERUN)
+    if not isinstance(report, dict) or not isinstance(report.get("counts"), dict):
+        raise DataError(f"{report_path}: not a curation report (a JSON object with `counts`).", _RERUN)
+    clean = _check_examples(_jsonl(curated / "clean.jsonl"), curated / "clean.jsonl")
+    removed = _check_removed(_jsonl(curated / "removed.jsonl"), curated / "removed.jsonl")
+    flags = _check_flags(_jsonl(curated / "flags.jsonl"), curated / "flags.jsonl")
+    clusters: list[dict[str, Any]] = []
+    if _present(clusters_file):
+        data = read_json_file(clusters_file, "clusters file", data_limit(), _RERUN)
+        clusters = data.get("clusters") if isinstance(data, dict) else None
+        if not isinstance(clusters, list) or not all(isinstance(c, dict) for c in clusters):
+            got = "a `clusters` that is not a list of objects" if isinstance(data, dict) else f"a {json_type(data)}"
+            raise DataError(f"{clusters_file}: expected a JSON object whose `clusters` is a list of objects, got {got}.", _RERUN)
+    rejected = _jsonl(curated / "rejected.jsonl")
     records = {r["id"]: r for r in clean}
     records.update({r["id"]: {"id": r["id"], "messages": r["messages"]} for r in removed})
-    order = {row["id"]: n for n, row in enumerate(_jsonl(curated / "per_example.jsonl"))}
+    order = {row["id"]: n for n, row in enumerate(_jsonl(curated / "per_example.jsonl")) if isinstance(row.get("id"), str)}
     ordered = dict(sorted(records.items(), key=lambda kv: order.get(kv[0], len(order))))  # input order
     return CurationView(report, ordered, removed, flags, clusters, rejected)

@@ -3,31 +3,55 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from curation.errors import DataError
 from curation.files import write_text_atomic
-from curation.jsonl import dumps_lines, read_jsonl
+from curation.jsonl import dumps_lines, json_type, read_jsonl
+from curation.safe_read import data_limit, read_json_file
 
 DECISIONS = ("keep", "remove")
-
-
+_FIX = "Fix or delete the file; it only holds review marks."
 
 
 def load_decisions(path: str | Path) -> dict[str, str]:
-    """Decisions saved in a project (id → keep/remove); an absent file means none."""
+    """Decisions saved in a project (id → keep/remove); an absent file means none.
+
+    A file that is not a regular file, is too large, is not JSON or is not an object of "keep"/"remove" values is a
+    DataError (or UsageError) naming the file; it is never overwritten, since every change reads it first.
+    """
     path = Path(path)
-    if not path.exists():
+    if not os.path.lexists(path):  # a symlink loop or a broken link is refused by read_json_file
         return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{path} is not valid JSON ({exc}).", "Fix or delete the file; it only holds review marks.") from exc
-    bad = {k: v for k, v in data.items() if v not in DECISIONS}
+    data = read_json_file(path, "decisions file", data_limit(), _FIX)
+    if not isinstance(data, dict):
+        raise DataError(f"{path}: the decisions file holds a {json_type(data)}; it must be a JSON object of example id "
+                        'to "keep" or "remove".', _FIX)
+    bad = [(k, v) for k, v in data.items() if not isinstance(v, str) or v not in DECISIONS]
     if bad:
-        raise DataError(f"{path}: unknown decision(s) {bad}.", "Each value must be 'keep' or 'remove'.")
+        shown = ", ".join(f"{_brief(k)}: {_brief(v)}" for k, v in bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
+        raise DataError(f"{path}: unknown decision(s) {shown}.", "Each value must be 'keep' or 'remove'. " + _FIX)
     return dict(data)
+
+
+def _brief(value: Any) -> str:
+    """A JSON value for a message, short."""
+    if isinstance(value, (dict, list)):
+        return f"a {json_type(value)}"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
+def _check_records(records: list[dict], path: Path) -> list[dict]:
+    """Curation output records, each with a string id; DataError naming the file otherwise."""
+    for n, record in enumerate(records, 1):
+        if not isinstance(record.get("id"), str):
+            raise DataError(f"{path}: record {n} has no string `id`; it is not a file tunewise wrote.",
+                            "Run `tunewise curate` again to rewrite the curation outputs.")
+    return records
 
 
 def save_decisions(path: str | Path, decisions: dict[str, str]) -> None:
@@ -54,11 +78,11 @@ def export_with_decisions(curated: str | Path, decisions: dict[str, str], out_di
     """
     curated = Path(curated)
     out = Path(out_dir) if out_dir else curated / "export"
-    if not (curated / "clean.jsonl").exists():
+    if not os.path.lexists(curated / "clean.jsonl"):
         raise DataError(f"No curation outputs in {curated}.", "Run `tunewise curate DATA --out DIR` first.")
-    clean = read_jsonl(curated / "clean.jsonl")
-    removed = read_jsonl(curated / "removed.jsonl")
-    eval_ids = {r["id"] for r in read_jsonl(curated / "eval.jsonl")}
+    clean, removed, evals = (_check_records(read_jsonl(curated / name, "curation output"), curated / name)
+                             for name in ("clean.jsonl", "removed.jsonl", "eval.jsonl"))
+    eval_ids = {r["id"] for r in evals}
     known = {r["id"] for r in clean} | {r["id"] for r in removed}
     unknown = sorted(set(decisions) - known)
     if unknown:
@@ -68,7 +92,7 @@ def export_with_decisions(curated: str | Path, decisions: dict[str, str], out_di
     dropped_ids = {i for i, d in decisions.items() if d == "remove"}
     kept = [r for r in clean if r["id"] not in dropped_ids] + [{k: r[k] for k in fields if k in r} for r in restored]
     for r in restored:
-        if r.get("duplicate_of") in eval_ids:
+        if isinstance(r.get("duplicate_of"), str) and r["duplicate_of"] in eval_ids:
             eval_ids.add(r["id"])
     still_removed = [r for r in removed if decisions.get(r["id"]) != "keep"]
     still_removed += [{"id": r["id"], "reason": "curator", "duplicate_of": None, "similarity": None, **r} for r in clean if r["id"] in dropped_ids]

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import threading
 import uuid
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from curation.errors import CancelledError, ModelError
+from curation.errors import CancelledError, ModelError, TunewiseError
 from curation.models import cache_root, model_fingerprint, resolve_embedder
+from curation.safe_read import check_regular_file, read_text_limited
 
 Progress = Callable[[int, int], None]
 CHUNK = 2048  # texts per encode call: big enough for length-sorted batching, small enough to checkpoint often
@@ -25,25 +28,33 @@ def text_key(text: str) -> str:
 
 
 class EmbeddingCache:
-    """Append-only shards of (keys.json, vectors.npy) in one folder per model; never pickled."""
+    """Append-only shards of (keys.json, vectors.npy) in one folder per model; never pickled.
+
+    The cache is only ever a shortcut: a shard that cannot be read or makes no sense (cut short, corrupt, not a
+    regular file, wrong shape) is ignored and its texts are embedded again; a shard that cannot be written
+    (no permission, disk full) is kept in memory for this run only. Neither ends the run.
+    """
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self._rows: dict[str, tuple[int, int]] = {}
         self._shards: list[np.ndarray] = []
-        if folder.is_dir():
-            for keys_file in sorted(folder.glob("*.json")):
-                vectors_file = keys_file.with_suffix(".npy")
-                try:
-                    keys = json.loads(keys_file.read_text())
-                    vectors = np.load(vectors_file, mmap_mode="r", allow_pickle=False)
-                except (OSError, ValueError):
-                    continue  # a shard cut short by a crash: ignore it, its texts are embedded again
-                if len(keys) != len(vectors):
-                    continue
-                shard = len(self._shards)
-                self._shards.append(vectors)
-                self._rows.update((k, (shard, i)) for i, k in enumerate(keys))
+        self.write_failed: OSError | None = None  # the last error writing a shard, if any (the run went on)
+        try:
+            keys_files = sorted(folder.glob("*.json")) if folder.is_dir() else []
+        except OSError:
+            keys_files = []
+        shards = [shard for shard in map(_read_shard, keys_files) if shard is not None]
+        rows_by_width: Counter[int] = Counter()
+        for keys, vectors in shards:
+            rows_by_width[int(vectors.shape[1])] += len(keys)
+        dim = rows_by_width.most_common(1)[0][0] if rows_by_width else None
+        for keys, vectors in shards:
+            if int(vectors.shape[1]) != dim:
+                continue  # a shard of another width cannot belong to this model: ignore it
+            shard = len(self._shards)
+            self._shards.append(vectors)
+            self._rows.update((k, (shard, i)) for i, k in enumerate(keys))
 
     def __contains__(self, key: str) -> bool:
         return key in self._rows
@@ -54,19 +65,50 @@ class EmbeddingCache:
         return self._shards[shard][row]
 
     def add(self, keys: list[str], vectors: np.ndarray) -> None:
-        """Write one new shard atomically (vectors first, then the keys file that makes it visible)."""
-        self.folder.mkdir(parents=True, exist_ok=True)
+        """Write one new shard atomically (vectors first, then the keys file that makes it visible).
+
+        If it cannot be written the vectors are still remembered for this run (see ``write_failed``).
+        """
         name = uuid.uuid4().hex
-        tmp = self.folder / f".{name}.npy.tmp"
-        with open(tmp, "wb") as handle:
-            np.save(handle, vectors.astype(np.float32), allow_pickle=False)
-        os.replace(tmp, self.folder / f"{name}.npy")
-        tmp = self.folder / f".{name}.json.tmp"
-        tmp.write_text(json.dumps(keys))
-        os.replace(tmp, self.folder / f"{name}.json")
+        tmp_vectors = self.folder / f".{name}.npy.tmp"
+        tmp_keys = self.folder / f".{name}.json.tmp"
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            with open(tmp_vectors, "wb") as handle:
+                np.save(handle, vectors.astype(np.float32), allow_pickle=False)
+            os.replace(tmp_vectors, self.folder / f"{name}.npy")
+            tmp_keys.write_text(json.dumps(keys))
+            os.replace(tmp_keys, self.folder / f"{name}.json")
+        except OSError as exc:
+            self.write_failed = exc
+            for tmp in (tmp_vectors, tmp_keys):
+                with contextlib.suppress(OSError):
+                    tmp.unlink(missing_ok=True)
         shard = len(self._shards)
         self._shards.append(vectors)
         self._rows.update((k, (shard, i)) for i, k in enumerate(keys))
+
+
+#: Largest keys file read from the cache (a shard holds at most CHUNK keys of 34 bytes: about 70 KB).
+_KEYS_LIMIT = 64 * 1024 * 1024
+
+
+def _read_shard(keys_file: Path) -> tuple[list[str], np.ndarray] | None:
+    """The keys and vectors of one cache shard, or None if it is unreadable or does not make sense."""
+    vectors_file = keys_file.with_suffix(".npy")
+    try:
+        keys = json.loads(read_text_limited(keys_file, _KEYS_LIMIT, "embedding cache file"))
+        check_regular_file(vectors_file, "embedding cache file")  # never open a FIFO or a device
+        vectors = np.load(vectors_file, mmap_mode="r", allow_pickle=False)
+    except (TunewiseError, OSError, ValueError, EOFError, TypeError, RecursionError, MemoryError):
+        return None  # a shard cut short by a crash, or damaged: ignore it, its texts are embedded again
+    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+        return None
+    if not isinstance(vectors, np.ndarray) or vectors.ndim != 2 or not np.issubdtype(vectors.dtype, np.floating):
+        return None
+    if len(keys) != vectors.shape[0] or vectors.shape[1] == 0:
+        return None
+    return keys, vectors
 
 
 class Embedder:
@@ -153,6 +195,13 @@ class Embedder:
             if progress:
                 progress(min(start + CHUNK, total), total)
         dim = next(iter(computed.values())).shape[0] if computed else None
+        if dim is not None and self.cache is not None:
+            wrong = [k for k in dict.fromkeys(keys) if k not in computed and self.cache.get(k).shape[0] != dim]
+            if wrong:  # cached vectors of another width (a damaged or foreign cache): embed those texts again
+                text_of = dict(zip(keys, texts))
+                again = self.model.encode([text_of[k] for k in wrong], batch_size=self.batch_size, normalize_embeddings=True,
+                                          convert_to_numpy=True, show_progress_bar=False).astype(np.float32)
+                computed.update(zip(wrong, again))
         if dim is None:
             if not keys:
                 return np.zeros((0, self.dimension), dtype=np.float32)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from curation.errors import DataError, UsageError
+from curation.files import check_output_dir, output_error
 from curation.jsonl import dumps_lines
 from curation.load import LoadResult, Rejected, load_files
 from curation.pipeline import CurateConfig, CurationResult, Progress, curate
@@ -83,10 +84,13 @@ def run_curation(
 
     config = config or CurateConfig()
     out = Path(out_dir)
-    inputs_resolved = {Path(p).resolve() for p in paths}
-    clash = [n for n in (*OUTPUT_FILES, "rejected.jsonl") if (out / n).resolve() in inputs_resolved]
-    if out.resolve() in inputs_resolved or clash:
+    # Everything that can fail without reading a model is checked first: the output folder (is or can become a
+    # writable folder), then the inputs (exist, are regular files, within the size limit; read and validated).
+    inputs_resolved = {_real(p) for p in paths}
+    clash = [n for n in (*OUTPUT_FILES, "rejected.jsonl") if _real(out / n) in inputs_resolved]
+    if _real(out) in inputs_resolved or clash:
         raise UsageError(f"Writing to {out} would overwrite an input ({', '.join(clash) or out}).", "Choose another --out folder.")
+    check_output_dir(out)
     loaded = load_files(paths, fmt, *columns)
     tokenizer = load_tokenizer(config.model)
     check_context(loaded, tokenizer)
@@ -102,6 +106,14 @@ def run_curation(
     report = build_report(result, inputs, loaded.problems, len(loaded.rejected))
     write_outputs(out, result, report, loaded.rejected if skip_invalid else [])
     return JobResult(out, report, result, loaded)
+
+
+def _real(path: str | Path) -> str:
+    """The path with every link followed; never raises (os.path.realpath leaves a link loop as it is)."""
+    try:
+        return os.path.realpath(path)
+    except (OSError, ValueError):  # a NUL byte in the path: reported by the checks that follow
+        return str(path)
 
 
 def output_texts(result: CurationResult, report: dict[str, Any], rejected: list[Rejected]) -> dict[str, str]:
@@ -170,16 +182,26 @@ def _with_ids(details: dict[str, Any], ids: list[str]) -> dict[str, Any]:
 
 
 def write_outputs(out: Path, result: CurationResult, report: dict[str, Any], rejected: list[Rejected]) -> None:
-    """Write every file to a staging folder first, then move each into place (no half-written outputs)."""
-    out.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".tunewise-", dir=out))
+    """Write every file to a staging folder first, then move each into place (no half-written outputs).
+
+    An OSError (disk full, no permission, a file where the folder should be) becomes a UsageError naming the
+    folder; when it happens while staging, no output file in the folder was changed.
+    """
+    files = output_texts(result, report, rejected)
+    moved = False
+    staging: Path | None = None
     try:
-        files = output_texts(result, report, rejected)
+        out.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".tunewise-", dir=out))
         for name, text in files.items():
             (staging / name).write_text(text, encoding="utf-8")
+        moved = True
         for name in files:
             os.replace(staging / name, out / name)
         if not rejected and (out / "rejected.jsonl").exists():
             os.remove(out / "rejected.jsonl")  # left from an earlier run: it no longer describes these inputs
+    except OSError as exc:
+        raise output_error(exc, out, changed=moved) from None
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)

@@ -1,14 +1,17 @@
 """Reads training data files, detects their format and turns each record into an ``Example``.
 
 Data problems are never raised: every one becomes a ``Problem`` in the ``LoadResult``. Only calling
-mistakes (a path that does not exist, an unknown format name) raise ``UsageError``.
+mistakes (a path that does not exist, a FIFO or device, an unknown format name) raise ``UsageError``, and a
+file over the size limit (TUNEWISE_MAX_FILE_BYTES, default 4 GB) raises ``DataError``.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import os
 import re
+import stat
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable
@@ -19,6 +22,7 @@ from typing import Any
 
 from curation.errors import UsageError
 from curation.example import Example
+from curation.safe_read import data_limit, not_a_file, read_bytes_limited, stat_path, too_large
 from curation.validate import (
     SHAREGPT_ROLES,
     Problem,
@@ -132,33 +136,69 @@ def load_files(
 
 
 def expand_paths(paths: Iterable[str | Path] | str | Path) -> list[str]:
-    """The files to read: files as given, directories expanded to their data files (sorted, non-recursive)."""
+    """The files to read: files as given, directories expanded to their data files (sorted, non-recursive).
+
+    Nothing is read here, but everything that can be told from the file system is checked up front, so a bad
+    input fails before any work: a missing path, a broken link or a link loop, a FIFO, a device or a socket
+    (given, or found in a folder under a data-file name), and a file over the size limit are ``UsageError`` /
+    ``DataError`` naming the path. Sub-folders of a folder are not read; the same file given twice is read once.
+    """
     if isinstance(paths, (str, Path)):
         paths = [paths]
+    limit = data_limit()
     files: list[str] = []
-    seen: set[Path] = set()
+    seen: set[tuple[int, int]] = set()
     for given in paths:
-        path = Path(given)
-        if not path.exists():
-            raise UsageError(f"no such file or directory: {given}", "check the path and try again")
-        if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in DATA_SUFFIXES)
+        info = stat_path(given, "input")
+        if stat.S_ISDIR(info.st_mode):
+            found = _data_files_in(Path(given))
             if not found:
                 raise UsageError(
                     f"no data files in directory {given}",
                     f"put files ending in {', '.join(DATA_SUFFIXES)} there, or pass files directly",
                 )
-            candidates = [str(p) for p in found]
+        elif stat.S_ISREG(info.st_mode):
+            found = [(str(given), info)]
         else:
-            candidates = [str(given)]
-        for candidate in candidates:
-            key = Path(candidate).resolve()
+            raise not_a_file(given, "input", info.st_mode)
+        for candidate, meta in found:
+            if meta.st_size > limit:
+                raise too_large(candidate, limit, "data file")
+            key = (meta.st_dev, meta.st_ino)
             if key not in seen:
                 seen.add(key)
                 files.append(candidate)
     if not files:
         raise UsageError("no input files given", "pass at least one data file or directory")
     return files
+
+
+def _data_files_in(folder: Path) -> list[tuple[str, os.stat_result]]:
+    """The regular files named like data files in a folder, sorted by name, with their stat.
+
+    Sub-folders are skipped (the walk is not recursive, so a link loop cannot trap it); a FIFO, device, socket,
+    broken link or link loop named like a data file is a UsageError naming it, never silently left out.
+    """
+    try:
+        with os.scandir(folder) as entries:
+            names = sorted(e.name for e in entries if Path(e.name).suffix.lower() in DATA_SUFFIXES)
+    except OSError as exc:
+        raise UsageError(f"Cannot list the folder {folder}: {exc.strerror or exc}.", "Check its permissions.") from None
+    found = []
+    for name in names:
+        path = folder / name
+        try:
+            info = stat_path(path, "data file")
+        except UsageError as exc:  # a broken link or a link loop among the data files
+            exc.hint = f"{(exc.hint or '').rstrip('.')}, or remove it from {folder}."
+            raise
+        if stat.S_ISDIR(info.st_mode):
+            continue  # non-recursive: a sub-folder is not read, whatever its name
+        if not stat.S_ISREG(info.st_mode):
+            raise not_a_file(path, "data file", info.st_mode,
+                             f"Remove it from {folder} (or rename it), or pass the data files by name.")
+        found.append((str(path), info))
+    return found
 
 
 def detect_format(path: str | Path, first_record: dict[str, Any] | None) -> str:
@@ -182,12 +222,7 @@ def _load_one(
     auto_ids: list[Example],
 ) -> tuple[list[Problem], list[Rejected]]:
     """Read one file into ``result``; return its problems and rejected records (unsorted)."""
-    try:
-        data = Path(file).read_bytes()
-    except OSError as exc:
-        raise UsageError(
-            f"cannot read {file}: {exc.strerror or exc}", "check the file's permissions"
-        ) from exc
+    data = read_bytes_limited(file, data_limit(), "data file")
     if data.startswith(UTF16_BOMS):
         result.formats[file] = fmt or UNKNOWN
         return [

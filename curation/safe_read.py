@@ -42,13 +42,13 @@ def format_bytes(n: int) -> str:
     return f"{n} bytes"
 
 
-def check_regular_file(path: str | Path, what: str = "file") -> Path:
-    """Return path if it is a readable regular file (symlinks followed); UsageError saying why not otherwise."""
+def stat_path(path: str | Path, what: str = "file") -> os.stat_result:
+    """os.stat of path (symlinks followed); UsageError for a missing path, a broken link, a link loop, a path too long."""
     path = Path(path)
     try:
-        info = path.stat()
-    except FileNotFoundError:
-        if path.is_symlink():
+        return os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        if os.path.islink(path):
             raise UsageError(f"The {what} {path} is a broken symbolic link.", "Point it at an existing file.") from None
         raise UsageError(f"The {what} {path} was not found.", "Check the path.") from None
     except OSError as exc:
@@ -59,32 +59,72 @@ def check_regular_file(path: str | Path, what: str = "file") -> Path:
         raise UsageError(f"Cannot read the {what} {path}: {exc.strerror or exc}.", "Check the path and its permissions.") from None
     except RuntimeError:  # pathlib's own symlink-loop detection on older Pythons
         raise UsageError(f"The {what} {path} is a symbolic link loop.", "Point the link at a real file.") from None
-    if stat.S_ISDIR(info.st_mode):
-        raise UsageError(f"The {what} {path} is a folder, not a file.", "Give a file.")
+    except ValueError:  # a NUL byte in the path
+        raise UsageError(f"The {what} {str(path)!r} is not a valid path (it holds a NUL byte).", "Check the path.") from None
+
+
+def file_kind(mode: int) -> str | None:
+    """None for a regular file, else what it is: 'a folder', 'a named pipe (FIFO)', 'a device', 'a socket'."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    return ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
+
+
+def not_a_file(path: str | Path, what: str, mode: int, hint: str | None = None) -> UsageError:
+    """The error for a path that is not a regular file (mode from its stat)."""
+    kind = file_kind(mode)
+    if kind == "a folder":
+        return UsageError(f"The {what} {path} is a folder, not a file.", hint or "Give a file.")
+    return UsageError(f"The {what} {path} is {kind}, not a regular file.", hint or "Copy the data into a regular file and give that.")
+
+
+def too_large(path: str | Path, limit: int, what: str = "file") -> DataError:
+    """The error for a file over its size limit."""
+    return DataError(
+        f"The {what} {path} is larger than the limit of {format_bytes(limit)}.",
+        "Split it into smaller files" + (", or raise TUNEWISE_MAX_FILE_BYTES." if limit == data_limit() else "."),
+    )
+
+
+def check_regular_file(path: str | Path, what: str = "file") -> Path:
+    """Return path if it is a readable regular file (symlinks followed); UsageError saying why not otherwise."""
+    path = Path(path)
+    info = stat_path(path, what)
     if not stat.S_ISREG(info.st_mode):
-        kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(info.st_mode) else "a device" if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode)
-                else "a socket" if stat.S_ISSOCK(info.st_mode) else "not a regular file")
-        raise UsageError(f"The {what} {path} is {kind}, not a regular file.", "Copy the data into a regular file and give that.")
+        raise not_a_file(path, what, info.st_mode)
     return path
 
 
 def read_bytes_limited(path: str | Path, limit: int, what: str = "file") -> bytes:
-    """Read a regular file whole, refusing it (DataError) if it is larger than limit bytes."""
+    """Read a regular file whole, refusing it (DataError) if it is larger than limit bytes.
+
+    The file is opened without blocking and checked again once open, so a file swapped for a FIFO or a device
+    after the check is refused, never waited on or read without end.
+    """
     path = check_regular_file(path, what)
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(limit + 1)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except PermissionError:
         raise UsageError(f"No permission to read the {what} {path}.", "Check the file's permissions.") from None
     except IsADirectoryError:
         raise UsageError(f"The {what} {path} is a folder, not a file.", "Give a file.") from None
     except OSError as exc:
         raise UsageError(f"Cannot read the {what} {path}: {exc.strerror or exc}.", "Check the file.") from None
+    try:
+        with os.fdopen(fd, "rb") as handle:
+            mode = os.fstat(handle.fileno()).st_mode
+            if not stat.S_ISREG(mode):
+                raise not_a_file(path, what, mode)
+            data = handle.read(limit + 1)
+    except IsADirectoryError:
+        raise UsageError(f"The {what} {path} is a folder, not a file.", "Give a file.") from None
+    except OSError as exc:
+        raise UsageError(f"Cannot read the {what} {path}: {exc.strerror or exc}.", "Check the file.") from None
     if len(data) > limit:
-        raise DataError(
-            f"The {what} {path} is larger than the limit of {format_bytes(limit)}.",
-            "Split it into smaller files" + (", or raise TUNEWISE_MAX_FILE_BYTES." if limit == data_limit() else "."),
-        )
+        raise too_large(path, limit, what)
     return data
 
 

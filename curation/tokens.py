@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from curation.errors import ModelError
+from curation.errors import DataError, ModelError
 from curation.example import Example
 from curation.models import TokenizerInfo
+from curation.safe_read import CONFIG_LIMIT, read_json_file
 
 
 @dataclass
@@ -55,11 +56,34 @@ def summarise(values: np.ndarray) -> dict[str, float]:
     }
 
 
+PRICING_FILE = Path(__file__).parent / "data" / "pricing.json"
+
+
 def load_pricing(path: str | Path | None = None) -> dict:
-    """The editable pricing table (curation/data/pricing.json unless a path is given)."""
-    if path:
-        return json.loads(Path(path).read_text())
-    return json.loads((Path(__file__).parent / "data" / "pricing.json").read_text())
+    """The editable pricing table (curation/data/pricing.json unless a path is given), checked.
+
+    Read with safe_read (regular file, size limit, JSON errors with line and column); a table estimate_cost
+    cannot use is a DataError naming the file and the field.
+    """
+    path = Path(path or PRICING_FILE)
+    hint = "Restore the file, or fix it: see curation/data/pricing.json for the shape."
+    table = read_json_file(path, "pricing table", CONFIG_LIMIT, hint)
+    if not isinstance(table, dict):
+        raise DataError(f"{path}: the pricing table must be a JSON object with `hosted` and `local`.", hint)
+    hosted, local = table.get("hosted"), table.get("local")
+    if not isinstance(hosted, list):
+        raise DataError(f"{path}: `hosted` must be a list of models with per_1m_training_tokens.", hint)
+    for i, row in enumerate(hosted):
+        if not isinstance(row, dict) or not isinstance(row.get("model"), str) or not _finite(row.get("per_1m_training_tokens")):
+            raise DataError(f"{path}: hosted[{i}] needs a `model` name and a finite per_1m_training_tokens >= 0.", hint)
+    if not isinstance(local, dict) or not _finite(local.get("tokens_per_second")) or not local["tokens_per_second"] > 0:
+        raise DataError(f"{path}: `local` needs a finite tokens_per_second > 0.", hint)
+    return table
+
+
+def _finite(value: object) -> bool:
+    """A finite number >= 0 of sensible size (JSON allows Infinity, NaN and integers of thousands of digits)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and 0 <= value <= 1e12
 
 
 def estimate_cost(train_tokens: int, epochs: int, pricing: dict) -> dict:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import signal
 import threading
 import time
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from curation.errors import CancelledError, DataError, ModelError, UsageError
+from curation.errors import CancelledError, DataError, ModelError, TunewiseError, UsageError
 from curation.example import Example
 from training import runs
 from training.chat_data import ChatCollator, kept_logits_loss, tokenize_examples
@@ -69,10 +70,7 @@ def load_training_data(path: str | Path, eval_fraction: float = 0.1, seed: int =
             raise UsageError(f"No curated data in {path} (looked for curated/train.jsonl and train.jsonl).",
                              f"Run `tunewise curate DATA --out {path / 'curated'}` first, or pass a data file.")
         train, evals = _read_records(folder / "train.jsonl"), _read_records(folder / "eval.jsonl")
-        max_tokens = None
-        if (folder / "settings.json").exists():
-            max_tokens = json.loads((folder / "settings.json").read_text()).get("max_tokens")
-        return TrainingData(train, evals, str(folder), max_tokens)
+        return TrainingData(train, evals, str(folder), _curated_max_tokens(folder))
     if not path.exists():
         raise UsageError(f"{path} does not exist.", "Pass a project folder (with curated/train.jsonl) or a JSONL data file.")
     from curation.load import load_files
@@ -89,17 +87,30 @@ def load_training_data(path: str | Path, eval_fraction: float = 0.1, seed: int =
 
 
 def _read_records(path: Path) -> list[Example]:
-    """Examples from a JSONL file tunewise wrote (missing file = none)."""
-    if not path.exists():
-        return []
-    examples = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if line.strip():
-            try:
-                examples.append(Example.from_record(json.loads(line), str(path), n))
-            except (ValueError, KeyError, TypeError) as exc:
-                raise DataError(f"{path}:{n} is not a curated record: {exc}", "Re-run `tunewise curate` to rewrite it.") from exc
-    return examples
+    """Examples from a JSONL file tunewise wrote (missing file = none), every record checked."""
+    from training.records import read_examples
+
+    return read_examples(path, "curated data file", f"Re-run `tunewise curate DATA --out {path.parent}` to rewrite it.")
+
+
+def _curated_max_tokens(folder: Path) -> int | None:
+    """The sequence length curation flagged against (its settings.json), if it recorded one."""
+    from curation.safe_read import read_json_file
+
+    path = folder / "settings.json"
+    if not os.path.lexists(path):
+        return None
+    hint = f"Re-run `tunewise curate DATA --out {folder}` to rewrite it, or delete it."
+    try:
+        settings = read_json_file(path, "curation settings", hint=hint)
+    except TunewiseError as exc:
+        raise DataError(exc.message, hint) from None
+    value = settings.get("max_tokens") if isinstance(settings, dict) else None
+    if not isinstance(settings, dict) or (value is not None and (
+            not isinstance(value, int) or isinstance(value, bool) or not 8 <= value <= 2**31 - 1)):
+        raise DataError(f"The curation settings {path} are damaged: max_tokens must be a whole number of tokens "
+                        f"(8 or more) or null, and the file a JSON object.", hint)
+    return value
 
 
 @contextmanager
@@ -211,7 +222,7 @@ def _callbacks(metrics_path: Path, counter: TokenCounter, progress: Progress | N
 
 
 def _trim_metrics(run_dir: Path, step: int) -> None:
-    """Drop metric rows after `step` (written by a run that died after its last checkpoint)."""
+    """Drop metric rows after `step` (written by a run that died after its last checkpoint) and any torn line."""
     rows = [r for r in runs.read_metrics(run_dir) if r.get("step", 0) <= step]
     runs.write_text(run_dir / runs.METRICS_FILE, "".join(json.dumps(r) + "\n" for r in rows))
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from curation.errors import CancelledError, ModelError
+from curation.errors import CancelledError, DataError, ModelError, TunewiseError
 
 Progress = Callable[[str, int, int], None]
 ADAPTER_META = "tunewise.json"  # written next to adapter_config.json: which model the adapter was trained on
@@ -90,11 +90,32 @@ def adapter_base_model(path: str | Path) -> str | None:
     from training.model import DEFAULT_HUB_ID
 
     folder = adapter_dir(path)
+    hint = ("Pass --model with the base model it was trained on, or train the run again "
+            "(`tunewise finetune DATA --name NAME`) if the adapter folder is damaged.")
     meta = folder / ADAPTER_META
-    if meta.exists():
-        return json.loads(meta.read_text()).get("base_model")
-    base = json.loads((folder / "adapter_config.json").read_text()).get("base_model_name_or_path")
+    if os.path.lexists(meta):
+        base = _read_object(meta, "adapter record", hint).get("base_model")
+        if base is not None and not isinstance(base, str):
+            raise DataError(f"The adapter record {meta} is damaged: base_model is not text or null.", hint)
+        return base
+    base = _read_object(folder / "adapter_config.json", "adapter config", hint).get("base_model_name_or_path")
+    if base is not None and not isinstance(base, str):
+        raise DataError(f"The adapter config {folder / 'adapter_config.json'} is damaged: "
+                        "base_model_name_or_path is not text or null.", hint)
     return None if not base or base == DEFAULT_HUB_ID else base
+
+
+def _read_object(path: Path, what: str, hint: str) -> dict:
+    """A JSON object from a small file of an adapter folder; DataError naming the file otherwise."""
+    from curation.safe_read import read_json_file
+
+    try:
+        value = read_json_file(path, what, hint=hint)
+    except TunewiseError as exc:
+        raise DataError(exc.message, hint) from None
+    if not isinstance(value, dict):
+        raise DataError(f"The {what} {path} is damaged: it is not a JSON object.", hint)
+    return value
 
 
 def load_generator(model: str | None = None, adapter: str | Path | None = None) -> Generator:

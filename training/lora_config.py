@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -57,6 +58,11 @@ class LoraSettings:
     seed: int = field(default=0, metadata={"help": "seed for LoRA init, data order and dropout"})
 
     def __post_init__(self) -> None:
+        for f in fields(self):  # settings.json is read back into this: a "8" or a list where 8 belongs is a message
+            value, (ok, expected) = getattr(self, f.name), _TYPES[f.type]
+            if not ok(value):
+                shown = repr(value) if not isinstance(value, int) or abs(value) < 10**60 else "a huge number"
+                raise UsageError(f"LoRA setting {f.name}={shown[:80]} is invalid: it must be {expected}.")
         checks = [
             ("rank", self.rank >= 1, "at least 1"),
             ("alpha", self.alpha > 0, "positive"),
@@ -88,7 +94,9 @@ class LoraSettings:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LoraSettings:
-        """Inverse of to_dict; unknown keys (from newer versions) are ignored."""
+        """Inverse of to_dict; unknown keys (from newer versions) are ignored; UsageError for a wrong type or value."""
+        if not isinstance(data, dict):
+            raise UsageError(f"LoRA settings must be a JSON object of setting: value, not {type(data).__name__}.")
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
 
@@ -96,6 +104,25 @@ class LoraSettings:
     def help(cls) -> dict[str, str]:
         """Field name -> help text (for CLI and TUI forms)."""
         return {f.name: f.metadata.get("help", "") for f in fields(cls)}
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) <= 2**31 - 1  # they reach C ints
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+#: Field annotation -> (check, words for the message).
+_TYPES = {
+    "int": (_is_int, "a whole number (at most 2147483647)"),
+    "float": (_is_number, "a number"),
+    "bool": (lambda v: isinstance(v, bool), "true or false"),
+    "str": (lambda v: isinstance(v, str), "text"),
+    "str | None": (lambda v: v is None or isinstance(v, str), "text or null"),
+    "list[str] | None": (lambda v: v is None or isinstance(v, list), "a list of module names or null"),
+}
 
 
 def detect_target_modules(model) -> list[str]:

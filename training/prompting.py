@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from curation.errors import CancelledError, DataError, UsageError
+from curation.errors import CancelledError, DataError, TunewiseError, UsageError
 from curation.example import Example
 
 GENERIC_SYSTEM = (
@@ -121,12 +121,13 @@ def count_prompt_tokens(messages: list[dict[str, str]], tokenizer) -> int:
 
 def task_from_answers(path: str | Path) -> str | None:
     """The task description in an interview answers.yaml (first of TASK_KEYS, at the top or under `task`)."""
-    import yaml
+    from curation.safe_read import read_yaml_file
 
+    hint = "Pass the answers.yaml the interview wrote (`tunewise interview` writes it again)."
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise UsageError(f"Cannot read {path}: {exc}", "Pass the answers.yaml the interview wrote.") from exc
+        data = read_yaml_file(path, "answers file", hint=hint)
+    except DataError as exc:
+        raise DataError(exc.message, hint) from None
     for node in (data, (data or {}).get("task") if isinstance(data, dict) else None):
         if isinstance(node, dict):
             for key in TASK_KEYS:
@@ -262,7 +263,10 @@ def check_messages(text: str, where: str = "The prompt", hint: str = "Build the 
     try:
         messages = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise DataError(f"{where} is not valid JSON: {exc}", hint) from exc
+        raise DataError(f"{where} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).", hint) from None
+    except (ValueError, RecursionError) as exc:  # a number of thousands of digits, absurd nesting
+        problem = "it nests too deeply" if isinstance(exc, RecursionError) else "a number has too many digits"
+        raise DataError(f"{where} is not valid JSON: {problem}.", hint) from None
     if not isinstance(messages, list) or not all(
         isinstance(m, dict) and m.get("role") in ("system", "user", "assistant") and isinstance(m.get("content"), str)
         for m in messages
@@ -278,15 +282,18 @@ def prompt_text(messages: list[dict[str, str]]) -> str:
 
 def load_prompt(path: str | Path) -> list[dict[str, str]]:
     """The messages of a saved prompt (a folder holding messages.json, or the file itself), checked."""
+    from curation.safe_read import CONFIG_LIMIT, read_text_limited
+
     path = Path(path)
     file = path / MESSAGES_FILE if path.is_dir() else path
-    if not file.is_file():
+    hint = f"Build the prompt again: tunewise prompt build DATA --out {file.parent}"
+    if not os.path.lexists(file):
         raise UsageError(f"No prompt at {path}.", "Build one first: tunewise prompt build DATA --out DIR.")
     try:
-        text = file.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{file} is not valid UTF-8 text: {exc}", "Build the prompt again.") from exc
-    return check_messages(text, str(file))
+        text = read_text_limited(file, CONFIG_LIMIT, "prompt file")
+    except TunewiseError as exc:  # a folder, a FIFO, a broken link, over the size limit, not UTF-8
+        raise DataError(exc.message, hint) from None
+    return check_messages(text, str(file), hint)
 
 
 def run_prompt(

@@ -12,8 +12,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from curation.errors import ModelError, UsageError
+from curation.errors import DataError, ModelError, TunewiseError, UsageError
 from curation.files import write_text_atomic
+from curation.safe_read import CONFIG_LIMIT, data_limit, read_bytes_limited, read_json_file
+from training.schema import schema_problem
 
 RUNS_DIR = "runs"
 ACTIVE_FILE = "active.json"
@@ -57,25 +59,116 @@ def write_text(path: Path, text: str) -> None:
     write_text_atomic(path, text)
 
 
-def read_run(run_dir: Path) -> dict[str, Any]:
-    """The run record (run.json); {} when missing or unreadable."""
+_TEXT = {"type": "string"}
+_OPTIONAL_TEXT = {"type": ["string", "null"]}
+_COUNT = {"type": ["integer", "null"], "minimum": 0}
+_NUMBER = {"type": ["number", "null"]}
+#: run.json as finetune() writes it; every field that is read back is described (others may be added freely).
+RUN_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "tunewise fine-tuning run record (run.json)",
+    "type": "object",
+    "properties": {
+        "name": _TEXT, "created": _TEXT, "updated": _TEXT, "status": _TEXT, "model": _OPTIONAL_TEXT,
+        "device": _TEXT, "precision": _TEXT,
+        "data": {"type": "object", "properties": {
+            "source": _TEXT, "fingerprint": _OPTIONAL_TEXT, "train_examples": _COUNT, "eval_examples": _COUNT,
+            "skipped_too_long": _COUNT, "skipped_no_target": _COUNT, "tokens": _COUNT, "trained_tokens": _COUNT,
+            "max_length": _COUNT}},
+        "metrics": {"type": "object", "additionalProperties": {"type": ["number", "string", "null"]},
+                    "properties": {"steps": _COUNT, "max_steps": _COUNT, "eval_loss": _NUMBER, "eval_loss_start": _NUMBER,
+                                   "best_eval_loss": _NUMBER, "train_loss": _NUMBER}},
+    },
+}
+#: active.json: which run's adapter is the project's active one.
+ACTIVE_SCHEMA: dict[str, Any] = {
+    "type": "object", "required": ["name"],
+    "properties": {"name": {"type": "string", "pattern": _NAME.pattern}, "since": _TEXT},
+}
+#: Fields of a metrics.jsonl row that must be numbers when present (a row that breaks this is skipped).
+_METRIC_NUMBERS = ("epoch", "train_loss", "eval_loss", "learning_rate", "grad_norm", "tokens_per_s", "train_runtime_s")
+
+
+def _run_hint(run_dir: Path) -> str:
+    return (f"Restore it from a backup, or delete the run folder {run_dir} to train that run again; "
+            "`tunewise runs list` shows the other runs.")
+
+
+def _read_checked(path: Path, what: str, schema: dict, hint: str) -> Any:
+    """A JSON file tunewise wrote, parsed and checked against schema; DataError naming the file and the fix."""
     try:
-        return json.loads((Path(run_dir) / RUN_FILE).read_text())
-    except (OSError, ValueError):
+        value = read_json_file(path, what, CONFIG_LIMIT, hint)
+    except TunewiseError as exc:  # not JSON, not UTF-8, too large; a folder, a FIFO or a broken link in its place
+        raise DataError(exc.message, hint) from None
+    problem = schema_problem(schema, value, path.name)
+    if problem:
+        raise DataError(f"The {what} {path} is damaged ({problem}).", hint)
+    return value
+
+
+def read_run(run_dir: Path) -> dict[str, Any]:
+    """The run record (run.json): {} when the run has none; DataError naming the file when it is damaged."""
+    run_dir = Path(run_dir)
+    path = run_dir / RUN_FILE
+    if not os.path.lexists(path):
         return {}
+    return _read_checked(path, "run record", RUN_SCHEMA, _run_hint(run_dir))
+
+
+def read_settings(run_dir: Path) -> dict[str, Any]:
+    """A run's settings.json, checked to be LoRA settings: {} when missing; DataError naming the file when damaged."""
+    from training.lora_config import LoraSettings
+
+    run_dir = Path(run_dir)
+    path = run_dir / SETTINGS_FILE
+    if not os.path.lexists(path):
+        return {}
+    hint = (f"Restore it from a backup, or start a new run with the settings you want (another --name); deleting "
+            f"{run_dir} lets you train that run again from the start.")
+    settings = _read_checked(path, "run settings", {"type": "object"}, hint)
+    try:
+        LoraSettings.from_dict(settings)
+    except UsageError as exc:
+        raise DataError(f"The run settings {path} are damaged: {exc.message}", hint) from None
+    return settings
 
 
 def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
-    """Rows of metrics.jsonl (a torn last line from a killed run is skipped)."""
-    rows = []
+    """Rows of metrics.jsonl; a line that is not a well-formed row (a torn last line from a killed run) is skipped.
+
+    DataError when metrics.jsonl is not a regular file or is over the data-file size limit.
+    """
     path = Path(run_dir) / METRICS_FILE
-    if path.exists():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                rows.append(json.loads(line))
-            except ValueError:
-                continue
+    if not os.path.lexists(path):
+        return []
+    try:
+        data = read_bytes_limited(path, data_limit(), "metrics file")
+    except TunewiseError as exc:
+        raise DataError(exc.message, "Delete or replace it: the run's record and adapter do not depend on it.") from None
+    rows = []
+    for line in data.decode("utf-8", errors="replace").split("\n"):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except (ValueError, RecursionError):
+            continue
+        if _metric_row_ok(row):
+            rows.append(row)
     return rows
+
+
+def _metric_row_ok(row: Any) -> bool:
+    """Whether a parsed metrics.jsonl line is a row readers can use without checking types."""
+    if not isinstance(row, dict):
+        return False
+    step = row.get("step", 0)
+    if not isinstance(step, int) or isinstance(step, bool) or step < 0:
+        return False
+    if not isinstance(row.get("kind", ""), str):
+        return False
+    return all(row.get(k) is None or (isinstance(row[k], (int, float)) and not isinstance(row[k], bool))
+               for k in _METRIC_NUMBERS)
 
 
 def latest_checkpoint(run_dir: Path) -> Path | None:
@@ -84,12 +177,27 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
     if not folder.is_dir():
         return None
     done = [p for p in folder.glob("checkpoint-*") if p.name.split("-")[-1].isdigit() and (p / "trainer_state.json").exists()]
-    return max(done, key=lambda p: int(p.name.split("-")[-1]), default=None)
+    for checkpoint in sorted(done, key=lambda p: int(p.name.split("-")[-1]), reverse=True):
+        if _complete(checkpoint):
+            return checkpoint
+    return None
+
+
+def _complete(checkpoint: Path) -> bool:
+    """Whether a checkpoint's trainer_state.json (written last) is a readable record of its step."""
+    try:
+        state = read_json_file(checkpoint / "trainer_state.json", "trainer state", data_limit())
+    except TunewiseError:
+        return False
+    if not isinstance(state, dict):
+        return False
+    step = state.get("global_step", 0)
+    return isinstance(step, int) and not isinstance(step, bool) and step >= 0
 
 
 @dataclass
 class RunInfo:
-    """One row of `tunewise runs list`."""
+    """One row of `tunewise runs list`; a run whose run.json is damaged has status "damaged" and a `problem`."""
 
     name: str
     path: str
@@ -100,34 +208,62 @@ class RunInfo:
     train_examples: int | None
     eval_loss: float | None
     active: bool
+    problem: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def list_runs(project: str | Path) -> list[RunInfo]:
-    """Every run folder of a project, oldest first, marking the active one."""
+class RunList(list):
+    """The runs of a project (a list of RunInfo), with `problems`: one message per damaged file, each with its fix."""
+
+    def __init__(self, runs=(), problems: list[str] | None = None) -> None:
+        super().__init__(runs)
+        self.problems = problems or []
+
+
+def list_runs(project: str | Path) -> RunList:
+    """Every run folder of a project, oldest first, marking the active one.
+
+    Never fails on a damaged file: a run whose run.json is damaged is listed with status "damaged", a damaged
+    active.json marks no run active, and `.problems` says what is wrong and how to fix it.
+    """
     root = runs_root(project)
-    active = active_run(project)
+    problems: list[str] = []
+    try:
+        active = active_run(project)
+    except TunewiseError as exc:
+        active = None
+        problems.append(f"{exc.message} {exc.hint or ''}".strip())
     runs = []
-    for folder in sorted(p for p in root.glob("*") if p.is_dir()) if root.is_dir() else []:
-        record = read_run(folder)
+    try:
+        folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")) if root.is_dir() else []
+    except OSError as exc:
+        raise UsageError(f"Cannot read the runs folder {root}: {exc.strerror or exc}.", "Check its permissions.") from None
+    for folder in folders:
+        try:
+            record = read_run(folder)
+        except TunewiseError as exc:
+            problems.append(f"{exc.message} {exc.hint or ''}".strip())
+            runs.append(RunInfo(name=folder.name, path=str(folder), created="", status="damaged", model="", data="",
+                                train_examples=None, eval_loss=None, active=folder.name == active, problem=exc.message))
+            continue
         if not record:
             continue
         metrics = record.get("metrics") or {}
         runs.append(RunInfo(
             name=folder.name, path=str(folder), created=record.get("created", ""), status=record.get("status", "unknown"),
-            model=record.get("model", ""), data=(record.get("data") or {}).get("source", ""),
+            model=record.get("model") or "", data=(record.get("data") or {}).get("source", ""),
             train_examples=(record.get("data") or {}).get("train_examples"),
             eval_loss=metrics.get("eval_loss"), active=folder.name == active,
         ))
-    return sorted(runs, key=lambda r: (r.created, r.name))
+    return RunList(sorted(runs, key=lambda r: (r.created, r.name)), problems)
 
 
 def find_run(project: str | Path, name: str) -> Path:
     """The folder of a named run (UsageError listing the runs there are)."""
     folder = runs_root(project) / validate_run_name(name)
-    if not (folder / RUN_FILE).exists():
+    if not os.path.lexists(folder / RUN_FILE):
         names = [r.name for r in list_runs(project)]
         raise UsageError(
             f"No run named {name} in {runs_root(project)}.",
@@ -144,20 +280,40 @@ def has_adapter(run_dir: Path) -> bool:
 def set_active(project: str | Path, name: str) -> Path:
     """Mark a finished run's adapter as the project's active one (also how to roll back to an earlier run)."""
     folder = find_run(project, name)
+    record = read_run(folder)  # a damaged run is not made active: DataError naming its run.json
     if not has_adapter(folder):
-        raise UsageError(f"Run {name} has no final adapter (status: {read_run(folder).get('status', 'unknown')}).",
+        raise UsageError(f"Run {name} has no final adapter (status: {record.get('status', 'unknown')}).",
                          f"Finish it with `tunewise finetune ... --name {name} --resume`, or pick another run.")
-    write_json(runs_root(project) / ACTIVE_FILE, {"name": name, "since": now_iso()})
+    path = runs_root(project) / ACTIVE_FILE
+    if path.is_dir() and not path.is_symlink():  # a folder in its place (rename cannot replace one)
+        try:
+            path.rmdir()
+        except OSError:
+            raise UsageError(f"{path} is a folder with files in it, where the active-run file belongs.",
+                             f"Move or delete that folder, then run `tunewise runs use {name}` again.") from None
+    write_json(path, {"name": name, "since": now_iso()})
     return folder
 
 
 def active_run(project: str | Path) -> str | None:
-    """Name of the active run, or None."""
-    try:
-        name = json.loads((runs_root(project) / ACTIVE_FILE).read_text())["name"]
-    except (OSError, ValueError, KeyError, TypeError):
+    """Name of the active run, or None (no active.json, or the run it names is gone).
+
+    DataError naming runs/active.json when it is damaged: falling back to the base model without a word would
+    hide that the adapter the user chose is not used.
+    """
+    root = runs_root(project)
+    path = root / ACTIVE_FILE
+    if not os.path.lexists(path):
         return None
-    return name if (runs_root(project) / name / RUN_FILE).exists() else None
+    try:
+        names = sorted(p.name for p in root.iterdir() if (p / RUN_FILE).is_file())
+    except OSError:
+        names = []
+    hint = ("Choose the active run again with `tunewise runs use NAME`"
+            + (f" (runs: {', '.join(names[:10])}{', …' if len(names) > 10 else ''})" if names else "")
+            + f", or delete {path} to use none.")
+    name = _read_checked(path, "active-run file", ACTIVE_SCHEMA, hint)["name"]
+    return name if (root / name / RUN_FILE).exists() else None
 
 
 def export_merged(run_dir: str | Path, out_dir: str | Path) -> Path:
@@ -197,7 +353,7 @@ def write_model_card(run_dir: Path) -> Path:
     """README.md of a run: data, settings, metrics and how to load the adapter."""
     run_dir = Path(run_dir)
     record = read_run(run_dir)
-    settings = json.loads((run_dir / SETTINGS_FILE).read_text()) if (run_dir / SETTINGS_FILE).exists() else {}
+    settings = read_settings(run_dir)
     data, metrics = record.get("data") or {}, record.get("metrics") or {}
     model = record.get("model", "SmolLM2-135M-Instruct")
     lines = [
@@ -232,9 +388,11 @@ def write_model_card(run_dir: Path) -> Path:
 def _base_for_card(run_dir: Path, model: str) -> str:
     """The base model path/id a reader should load."""
     try:
-        return json.loads((run_dir / ADAPTER_DIR / "adapter_config.json").read_text())["base_model_name_or_path"]
-    except (OSError, ValueError, KeyError):
+        config = read_json_file(run_dir / ADAPTER_DIR / "adapter_config.json", "adapter config")
+    except TunewiseError:
         return model
+    base = config.get("base_model_name_or_path") if isinstance(config, dict) else None
+    return base if isinstance(base, str) and base else model
 
 
 def _fmt(value: Any) -> str:

@@ -71,7 +71,7 @@ def finetune(ctx, data, model, name, project, resume, epochs, max_steps, rank, a
     name = runs.validate_run_name(name or runs.new_run_name())
     training_data = load_training_data(data, eval_fraction=eval_fraction, seed=seed)
     if resume and (root / name / runs.SETTINGS_FILE).exists():
-        saved = json.loads((root / name / runs.SETTINGS_FILE).read_text())
+        saved = runs.read_settings(root / name)
         explicit = {k: v for k, v in (("epochs", epochs), ("max_steps", max_steps))
                     if ctx.get_parameter_source(k) == click.core.ParameterSource.COMMANDLINE}
         settings = LoraSettings.from_dict(saved | explicit)

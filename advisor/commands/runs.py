@@ -38,6 +38,8 @@ def list_(project, as_json) -> None:
         table.add_row("*" if r.active else "", plain(r.name), plain(r.created[:19].replace("T", " ")), plain(r.status),
                       plain(r.data), str(r.train_examples or "-"), f"{r.eval_loss:.4f}" if r.eval_loss is not None else "-")
     print_renderable(table)
+    for problem in getattr(found, "problems", []):
+        say(("Warning:", "yellow"), " ", problem)
 
 
 @runs.command("use")

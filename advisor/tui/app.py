@@ -147,19 +147,23 @@ class TunewiseApp(App[None]):
     # --- services for screens -----------------------------------------------------------------------
 
     def report_error(self, exc: BaseException) -> None:
-        """An error as a notice: the library's message and hint, or the exception for anything unexpected."""
+        """An error as a notice: the library's message and hint, or the exception for anything unexpected.
+
+        Messages echo paths, ids and values the user typed, so every notice of the app is plain text (markup=False).
+        """
         if isinstance(exc, TunewiseError):
             text = exc.message + (f"\n{exc.hint}" if exc.hint else "")
-            self.notify(text, title=exc.title, severity="error", timeout=10)
+            self.notify(text, title=exc.title, severity="error", timeout=10, markup=False)
         else:
-            self.notify(f"{type(exc).__name__}: {exc}", title="Unexpected error", severity="error", timeout=10)
+            self.notify(f"{type(exc).__name__}: {exc}", title="Unexpected error", severity="error", timeout=10,
+                        markup=False)
 
     def report_stop(self, exc: BaseException, title: str) -> None:
         """A job that raised: a cancel is a warning notice (what was kept, how to resume), anything else an error."""
         from curation.errors import CancelledError
 
         if isinstance(exc, CancelledError):
-            self.notify(exc.message, title=title, severity="warning")
+            self.notify(exc.message, title=title, severity="warning", markup=False)
         else:
             self.report_error(exc)
 

@@ -137,6 +137,21 @@ def test_bad_answers_file_exits_1_naming_the_key(tmp_path):
     result = CliRunner().invoke(advise, ["--answers", str(bad)])
     assert result.exit_code == 1
     assert "'examples'" in result.stderr and "Traceback" not in result.output
+    assert f"{bad}:1:" in result.stderr  # the file and the line of the bad answer
+
+
+@pytest.mark.parametrize(("content", "fragment"), [
+    ("examples: " + "9" * 5000 + "\n", ":1: the answers file cannot be read: a number has too many digits"),
+    ("requests_per_day: " + "9" * 30 + "\n", "'requests_per_day': requests_per_day: " + "9" * 30 + " is too large"),
+    ("examples: " + "[" * 10_000 + "\n", ":1: the answers file nests deeper than 64 levels"),
+])
+def test_absurd_answers_exit_1_without_a_traceback(tmp_path, content, fragment):
+    bad = tmp_path / "answers.yaml"
+    bad.write_text(content)
+    result = CliRunner().invoke(advise, ["--answers", str(bad), "--no-ask"])
+    assert result.exit_code == 1, result.output
+    assert str(bad) in result.stderr and fragment in result.stderr and "Traceback" not in result.output
+    assert bad.read_text() == content
 
 
 @pytest.mark.parametrize("case", ["missing-data", "folder-without-report", "report-over-answers"])

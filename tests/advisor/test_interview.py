@@ -130,10 +130,10 @@ def test_dump_is_plain_yaml_a_person_can_edit(questions):
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
-        ("examples: [1, 2\n", ["not valid YAML", "line"]),
+        ("examples: [1, 2\n", ["not valid YAML", "answers.yaml:2:1:"]),  # file:line:column
         ("- task: x\n", ["must be a mapping"]),
-        ("examples: 300\nbudjet: ample\n", ["'budjet'", "Unknown question id", "answers.yaml"]),
-        ("examples: many\n", ["'examples'", "expected a number"]),
+        ("examples: 300\nbudjet: ample\n", ["'budjet'", "Unknown question id", "answers.yaml:2:"]),
+        ("examples: many\n", ["'examples'", "expected a number", "answers.yaml:1:"]),
         ("output_kind: poem\n", ["'output_kind'", "not one of the choices"]),
     ],
     ids=["bad-yaml", "not-a-mapping", "unknown-id", "bad-number", "bad-choice"],

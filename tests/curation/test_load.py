@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from curation.errors import UsageError
+from curation.errors import DataError, UsageError
 from curation.load import FORMATS, detect_format, load_files
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
@@ -268,6 +269,96 @@ def test_same_file_twice_is_read_once() -> None:
     result = load_files([path, FORMATS_DIR])
     assert [Path(f).name for f in result.formats].count("chat.jsonl") == 1
     assert result.problems == []
+
+
+def test_symlink_and_hard_link_to_the_same_file_are_read_once(tmp_path: Path) -> None:
+    """A file reached through a symbolic link or a hard link as well is loaded once (same device and inode)."""
+    data = tmp_path / "a.jsonl"
+    data.write_text(json.dumps({"messages": msgs(("user", "q"), ("assistant", "a"))}) + "\n", encoding="utf-8")
+    (tmp_path / "link.jsonl").symlink_to(data)
+    (tmp_path / "hard.jsonl").hardlink_to(data)
+    result = load_files([data, tmp_path])
+    assert list(result.formats) == [str(data)] and len(result.examples) == 1
+
+
+def _folder_with(tmp_path: Path, make) -> Path:
+    """A folder holding one good data file and one odd entry made by make(path of the odd entry)."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "good.jsonl").write_text(json.dumps({"messages": msgs(("user", "q"), ("assistant", "a"))}) + "\n")
+    make(folder / "odd.jsonl")
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("make", "words"),
+    [
+        (os.mkfifo, "named pipe (FIFO)"),
+        (lambda p: p.symlink_to("/dev/zero"), "device"),
+        (lambda p: p.symlink_to(p.with_name("nowhere.jsonl")), "broken symbolic link"),
+        (lambda p: p.symlink_to(p), "symbolic link loop"),
+    ],
+    ids=["fifo", "device", "broken-link", "link-loop"],
+)
+def test_odd_entry_in_a_folder_is_an_error_naming_it(tmp_path: Path, make, words: str) -> None:
+    """A FIFO, device, broken link or link loop named like a data file is never read nor silently skipped."""
+    folder = _folder_with(tmp_path, make)
+    with pytest.raises(UsageError) as err:
+        load_files([folder])
+    assert str(folder / "odd.jsonl") in err.value.message and words in err.value.message
+    assert str(folder) in err.value.hint
+
+
+@pytest.mark.parametrize(
+    ("make", "words"),
+    [
+        (os.mkfifo, "named pipe (FIFO)"),
+        (lambda p: p.symlink_to("/dev/zero"), "device"),
+        (lambda p: p.symlink_to(p), "symbolic link loop"),
+        (lambda p: p.symlink_to(p.with_name("nowhere.jsonl")), "broken symbolic link"),
+    ],
+    ids=["fifo", "device", "link-loop", "broken-link"],
+)
+def test_odd_file_given_directly_is_an_error_naming_it(tmp_path: Path, make, words: str) -> None:
+    """The same entries given by name are refused by type, before anything is opened (a FIFO would block)."""
+    path = tmp_path / "odd.jsonl"
+    make(path)
+    with pytest.raises(UsageError) as err:
+        load_files([path])
+    assert str(path) in err.value.message and words in err.value.message and err.value.hint
+
+
+def test_sub_folder_named_like_a_data_file_is_skipped(tmp_path: Path) -> None:
+    """The walk is not recursive: a sub-folder is not read, whatever its name."""
+    folder = _folder_with(tmp_path, lambda p: p.mkdir())
+    result = load_files([folder])
+    assert list(result.formats) == [str(folder / "good.jsonl")]
+
+
+def test_file_over_the_size_limit_is_refused_before_anything_is_read(tmp_path: Path, monkeypatch) -> None:
+    """A data file larger than TUNEWISE_MAX_FILE_BYTES is a DataError naming it and the way out."""
+    small, big = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    small.write_text("{}\n")
+    big.write_text("x" * 200)
+    monkeypatch.setenv("TUNEWISE_MAX_FILE_BYTES", "100")
+    with pytest.raises(DataError) as err:
+        load_files([small, big])
+    assert str(big) in err.value.message and "100 bytes" in err.value.message
+    assert "TUNEWISE_MAX_FILE_BYTES" in err.value.hint
+
+
+def test_file_that_grows_past_the_limit_is_still_refused(tmp_path: Path, monkeypatch) -> None:
+    """The limit is enforced while reading too, not only from the size seen up front."""
+    from curation import load
+
+    path = tmp_path / "a.jsonl"
+    path.write_text("{}\n")
+    files = load.expand_paths([path])
+    path.write_text("x" * 200)
+    monkeypatch.setenv("TUNEWISE_MAX_FILE_BYTES", "100")
+    monkeypatch.setattr(load, "expand_paths", lambda paths: files)
+    with pytest.raises(DataError, match="larger than the limit"):
+        load_files([path])
 
 
 def test_rejected_to_dict() -> None:

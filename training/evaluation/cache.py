@@ -12,7 +12,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+from curation.errors import DataError, TunewiseError
 from curation.jsonl import dumps_line
+from curation.safe_read import data_limit, read_bytes_limited
 
 
 def generation_key(model: str, adapter: str | None, decoding: dict[str, Any], messages: list[dict[str, str]]) -> str:
@@ -28,13 +30,19 @@ class GenerationCache:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.outputs: dict[str, str] = {}
-        if self.path.exists():
-            for line in self.path.read_text(encoding="utf-8").split("\n"):
-                try:
-                    record = json.loads(line)
-                    self.outputs[record["key"]] = record["output"]
-                except (ValueError, KeyError, TypeError):
-                    continue  # blank or cut line
+        self.skipped = 0  # lines that were not a {"key", "output"} record: cut by a crash, or damaged
+        if not os.path.lexists(self.path):
+            return
+        try:  # a FIFO or a folder in its place would hang or fail every later write: say so now
+            data = read_bytes_limited(self.path, data_limit(), "generation cache")
+        except TunewiseError as exc:
+            raise DataError(exc.message, f"Delete {self.path}: it only saves time (outputs are generated again).") from None
+        for line in data.split(b"\n"):
+            record = _record(line)
+            if record is None:
+                self.skipped += bool(line.strip())
+            else:
+                self.outputs[record[0]] = record[1]
 
     def get(self, key: str) -> str | None:
         return self.outputs.get(key)
@@ -56,3 +64,16 @@ class GenerationCache:
             handle.flush()
             os.fsync(handle.fileno())
         self.outputs.update(items)
+
+
+def _record(line: bytes) -> tuple[str, str] | None:
+    """(key, output) of one cache line, or None for a blank, cut, or damaged line (never an exception)."""
+    try:
+        record = json.loads(line.decode("utf-8"))
+    except (ValueError, RecursionError):  # bad UTF-8, not JSON, a 5,000-digit number, absurd nesting
+        return None
+    if not isinstance(record, dict):
+        return None
+    key, output = record.get("key"), record.get("output")
+    return (key, output) if isinstance(key, str) and isinstance(output, str) else None
+

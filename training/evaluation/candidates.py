@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from curation.errors import UsageError
+from curation.errors import DataError, TunewiseError, UsageError
 from curation.example import Example
 
 KINDS = ("zero-shot", "few-shot", "rag", "lora", "rag+lora")
@@ -52,7 +52,7 @@ def adapter_runs(project: Path) -> list[str]:
     """Names of the project's runs that hold a finished adapter, oldest first."""
     from training.runs import has_adapter, list_runs, runs_root
 
-    return [r.name for r in list_runs(project) if has_adapter(runs_root(project) / r.name)]
+    return [r.name for r in list_runs(project) if r.status != "damaged" and has_adapter(runs_root(project) / r.name)]
 
 
 def available(project: Path, index_dir: Path | None) -> list[Candidate]:
@@ -67,7 +67,11 @@ def available(project: Path, index_dir: Path | None) -> list[Candidate]:
     names = adapter_runs(project)
     found += [Candidate(f"lora:{name}", "lora", runs_root(project) / name) for name in names]
     if has_index and names:
-        chosen = active_run(project) if active_run(project) in names else names[-1]
+        try:
+            active = active_run(project)
+        except TunewiseError:  # a damaged active.json: `tunewise runs list` says so; the newest run stands in
+            active = None
+        chosen = active if active in names else names[-1]
         found.append(Candidate(f"rag+lora:{chosen}", "rag+lora", runs_root(project) / chosen))
     return found
 
@@ -147,6 +151,12 @@ def strip_citations(text: str) -> str:
 
 def file_digest(path: Path) -> str:
     """sha256 of a file's bytes (adapters are a few MB), for cache keys."""
+    from curation.safe_read import check_regular_file
+
+    try:
+        check_regular_file(path, "adapter file")  # a FIFO named *.safetensors would block the read forever
+    except UsageError as exc:
+        raise DataError(exc.message, "Train the run again, or pass another candidate.") from None
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):

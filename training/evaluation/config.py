@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import re
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from curation.errors import UsageError
+from curation.errors import TunewiseError, UsageError
 from training.evaluation.metrics import METRICS, Metric, is_json, regex_metric, schema_metric
 
 SHORT_REFERENCE_WORDS = 3  # references this short (median) are labels or short answers: exact match decides
@@ -74,15 +73,40 @@ class MetricPlan:
     reasons: list[str]
 
 
+#: Values every usable schema can be applied to without an error (a $ref to nowhere, a loop of $refs fail here).
+_TRIAL_VALUES = (None, True, 0, 1.5, "", "text", [], [1, "a"], {}, {"a": 1, "b": [None]})
+
+
 def load_schema(path: str) -> dict:
-    """A JSON schema from a file (UsageError if it is not JSON or not a valid schema)."""
+    """A JSON schema from a file (UsageError if it is not JSON, not a valid schema, or cannot be applied).
+
+    The file is read with the config-size limit and refused unless it is a regular file; a schema whose $ref
+    points nowhere, at the network, or at itself in a loop is refused here rather than failing mid-evaluation.
+    """
     import jsonschema
 
+    from curation.safe_read import CONFIG_LIMIT, read_json_file
+
+    hint = "Pass a JSON schema file (draft 2020-12), e.g. {\"type\": \"object\", \"required\": [\"answer\"]}."
     try:
-        schema = json.loads(Path(path).read_text(encoding="utf-8"))
+        schema = read_json_file(path, "JSON schema file", CONFIG_LIMIT, hint)
+    except TunewiseError as exc:
+        raise UsageError(exc.message, hint) from None
+    try:
         jsonschema.Draft202012Validator.check_schema(schema)
-    except (ValueError, jsonschema.SchemaError) as exc:
-        raise UsageError(f"{path} is not a valid JSON schema: {str(exc).splitlines()[0]}.") from exc
+    except jsonschema.SchemaError as exc:
+        raise UsageError(f"{path} is not a valid JSON schema: {str(exc).splitlines()[0][:200]}.", hint) from None
+    except RecursionError:
+        raise UsageError(f"{path} is not a usable JSON schema: it nests too deeply.", hint) from None
+    validator = jsonschema.Draft202012Validator(schema)
+    for value in _TRIAL_VALUES:
+        try:
+            validator.is_valid(value)
+        except RecursionError:
+            raise UsageError(f"{path} is not a usable JSON schema: its $refs loop forever.", hint) from None
+        except Exception as exc:  # noqa: BLE001 - referencing errors, a bad regex: anything means unusable
+            detail = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+            raise UsageError(f"{path} is not a usable JSON schema: {detail}.", hint) from None
     return schema
 
 

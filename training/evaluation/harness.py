@@ -91,10 +91,10 @@ def split_folder(project: Path) -> Path | None:
 
 
 def _records(path: Path) -> list[Example]:
-    try:
-        return [Example.from_record(r, str(path), n) for n, r in enumerate(read_jsonl(path), 1)]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise DataError(f"{path} is not a file tunewise wrote ({exc}).", "Re-run `tunewise curate` to rewrite it.") from exc
+    """The examples of a split file tunewise wrote, each checked (DataError naming the file and record)."""
+    from training.records import read_examples
+
+    return read_examples(path, "evaluation split", f"Re-run `tunewise curate DATA --out {path.parent}` to rewrite it.")
 
 
 def load_eval_data(project: str | Path, data: str | Path | None = None) -> EvalData:

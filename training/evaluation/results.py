@@ -5,13 +5,13 @@ Pure JSON in and out (no torch), so the advisor can read a bake-off without load
 
 from __future__ import annotations
 
-import json
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from curation.errors import DataError
+from curation.errors import DataError, TunewiseError
 from training.evaluation.metrics import METRICS, Interval
 
 SUMMARY_FILE, OUTPUTS_FILE, MARKDOWN_FILE = "summary.json", "outputs.jsonl", "summary.md"
@@ -133,16 +133,59 @@ def _finite(value: float) -> float:
     return value if math.isfinite(value) else -math.inf
 
 
+_NUMBER = {"type": "number"}
+_INTERVAL = {"type": "object", "required": ["mean", "low", "high"], "additionalProperties": False,
+             "properties": {"mean": _NUMBER, "low": _NUMBER, "high": _NUMBER}}
+_STRINGS = {"type": "array", "items": {"type": "string"}}
+#: summary.json as Bakeoff.to_dict writes it: everything from_dict and the reports read.
+SUMMARY_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "tunewise bake-off summary (summary.json)",
+    "type": "object",
+    "required": ["created", "folder", "examples", "primary", "metrics", "candidates"],
+    "properties": {
+        "created": {"type": "string"}, "folder": {"type": "string"}, "eval_source": {"type": "string"},
+        "eval_fingerprint": {"type": "string"}, "examples": {"type": "integer", "minimum": 0},
+        "primary": {"type": "string"}, "metrics": _STRINGS, "metric_reasons": _STRINGS,
+        "candidates": {"type": "array", "minItems": 1, "items": {
+            "type": "object", "required": ["name", "kind", "scores"],
+            "properties": {"name": {"type": "string"}, "kind": {"type": "string"}, "description": {"type": "string"},
+                           "scores": {"type": "object", "additionalProperties": _INTERVAL},
+                           "generated": {"type": "integer", "minimum": 0}, "cached": {"type": "integer", "minimum": 0},
+                           "seconds": _NUMBER}}},
+        "comparisons": {"type": "array", "items": {
+            "type": "object", "required": ["a", "b", "difference"],
+            "properties": {"a": {"type": "string"}, "b": {"type": "string"}, "difference": _INTERVAL}}},
+        "settings": {"type": ["object", "null"], "properties": {"limit": {"type": ["integer", "null"], "minimum": 1}}},
+        "seconds": _NUMBER,
+    },
+}
+
+
 def load_bakeoff(folder: str | Path) -> Bakeoff:
-    """A bake-off from its folder (or its summary.json); DataError if it is not one."""
+    """A bake-off from its folder (or its summary.json); DataError naming the file if it is not one."""
+    from curation.safe_read import CONFIG_LIMIT, read_json_file
+    from training.schema import schema_problem
+
     path = Path(folder)
     file = path if path.is_file() else path / SUMMARY_FILE
+    if not os.path.lexists(file):
+        raise DataError(f"No bake-off summary at {file}.", "Run `tunewise eval PROJECT` first.")
+    hint = "Run `tunewise eval PROJECT` again to write a new bake-off (or delete this folder)."
     try:
-        return Bakeoff.from_dict(json.loads(file.read_text(encoding="utf-8")))
-    except FileNotFoundError as exc:
-        raise DataError(f"No bake-off summary at {file}.", "Run `tunewise eval PROJECT` first.") from exc
-    except (ValueError, KeyError, TypeError) as exc:
-        raise DataError(f"{file} is not a tunewise bake-off summary ({exc}).", "Run `tunewise eval` again to rewrite it.") from exc
+        data = read_json_file(file, "bake-off summary", CONFIG_LIMIT, hint)
+    except TunewiseError as exc:  # not JSON, not UTF-8, too large; a folder, a FIFO, a broken link
+        raise DataError(exc.message, hint) from None
+    problem = schema_problem(SUMMARY_SCHEMA, data, file.name)
+    if problem is None:
+        names = {c["name"] for c in data["candidates"]}
+        if any(m not in c["scores"] for c in data["candidates"] for m in {data["primary"], *data["metrics"]}):
+            problem = "a candidate has no score for one of its metrics"
+        elif any(c["a"] not in names or c["b"] not in names for c in data.get("comparisons", [])):
+            problem = "a comparison names a candidate that is not in it"
+    if problem:
+        raise DataError(f"{file} is not a tunewise bake-off summary ({problem}).", hint)
+    return Bakeoff.from_dict(data)
 
 
 def load_current_bakeoff(folder: str | Path) -> Bakeoff:

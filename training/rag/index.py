@@ -22,24 +22,54 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
+import shlex
 import shutil
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from curation.errors import CancelledError, DataError, UsageError
+from curation.errors import CancelledError, DataError, TunewiseError, UsageError
+from curation.safe_read import CONFIG_LIMIT, check_regular_file, parse_json, read_text_limited
 from training.rag.chunk import Chunk, ChunkConfig, chunk_documents
 from training.rag.ingest import Skipped, read_sources, scan
+from training.rag.manifest_schema import (
+    BM25_DIR,
+    BM25_FILES,
+    CHUNKS_FILE,
+    FAISS_FILE,
+    FORMAT,
+    MANIFEST,
+    VERSION,
+    manifest_problem,
+)
 
-FORMAT = "tunewise-rag-index"
-VERSION = 1
-MANIFEST, FAISS_FILE, CHUNKS_FILE, BM25_DIR = "manifest.json", "index.faiss", "chunks.jsonl", "bm25"
+__all__ = ["BM25_DIR", "CHUNKS_FILE", "FAISS_FILE", "FORMAT", "MANIFEST", "VERSION", "BuildReport", "DamagedIndexError",
+           "IndexConfig", "RagIndex", "build_rag_index", "load_rag_index", "read_manifest", "skipped_from"]
 Progress = Callable[[str, int, int], None]
+#: Names write_index gives its temporary files: .NAME.PID-TAG.tmp (and .bm25.PID-TAG.old for the replaced BM25 folder).
+_TEMP = re.compile(r"^\.(index\.faiss|chunks\.jsonl|bm25|manifest\.json)\.(?:(\d+)-)?[0-9a-f]{8}\.(tmp|old)$")
+_INDEX_ENTRIES = (MANIFEST, FAISS_FILE, CHUNKS_FILE, BM25_DIR)
+
+
+class DamagedIndexError(DataError):
+    """An index folder whose files are missing, corrupt or do not agree: `rag build` rebuilds it from scratch."""
+
+    def __init__(self, root: str | Path, reason: str) -> None:
+        self.root, self.reason = Path(root), reason
+        super().__init__(f"The index at {root} is damaged ({reason}).", rebuild_hint(root))
+
+
+def rebuild_hint(root: str | Path) -> str:
+    """The command that rebuilds the index in root."""
+    return (f"Rebuild it with `tunewise rag build DOCS --index {shlex.quote(str(root))}` (DOCS: the documents it was "
+            "built from); a damaged index is rebuilt from scratch.")
 
 
 @dataclass
@@ -67,6 +97,9 @@ class IndexConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise UsageError(f"{name} must be a positive integer, not {value!r}.")
+        for name in ("hnsw_ef_construction", "hnsw_ef_search", "chunk_tokens"):
+            if getattr(self, name) > 2**31 - 1:
+                raise UsageError(f"{name} must be at most {2**31 - 1}, not {getattr(self, name)}.")
         if not 4 <= self.hnsw_m <= 64:
             raise UsageError(f"hnsw_m must be between 4 and 64, not {self.hnsw_m}.")
 
@@ -225,7 +258,12 @@ def _check_out_dir(out: Path, paths: Sequence[str | Path]) -> None:
     """Refuse to write into a folder that holds something other than a tunewise index."""
     if out.exists() and not out.is_dir():
         raise UsageError(f"{out} is a file.", "Pass a folder for --index.")
-    if out.is_dir() and any(out.iterdir()) and not (out / MANIFEST).exists():
+    try:
+        entries = [p.name for p in out.iterdir()] if out.is_dir() else []
+    except OSError as exc:
+        raise UsageError(f"Cannot read the index folder {out}: {exc.strerror or exc}.", "Check its permissions.") from None
+    # a folder holding only an index's own files (say, a first build killed before its manifest) is an index
+    if entries and MANIFEST not in entries and not all(n in _INDEX_ENTRIES or _TEMP.match(n) for n in entries):
         raise UsageError(f"{out} is not empty and holds no {MANIFEST}: refusing to write an index into it.",
                          "Pass a new or empty folder, or an existing tunewise index folder.")
     for raw in paths:
@@ -253,12 +291,16 @@ def _old_documents(out: Path) -> dict:
 
 def _previous_state(out: Path, config: IndexConfig, embedder_name: str) -> tuple[dict | None, str | None]:
     """The old index (manifest, chunks, vectors) if it can be reused, else None and why not."""
-    if not (out / MANIFEST).exists():
+    if not os.path.lexists(out / MANIFEST):
+        if _holds_index_files(out):
+            return None, f"the index there was damaged ({MANIFEST} is missing: an interrupted build?)"
         return None, None
     try:
         old = load_rag_index(out)
-    except DataError as exc:
-        return None, f"the existing index could not be loaded ({exc.message})"
+    except DamagedIndexError as exc:
+        return None, f"the index there was damaged ({exc.reason})"
+    except TunewiseError as exc:
+        return None, f"the index there could not be used ({exc.message.rstrip('.')})"
     if old.manifest["signature"] != config.signature(embedder_name):
         changed = [k for k, v in config.signature(embedder_name).items() if old.manifest["signature"].get(k) != v]
         return None, f"settings changed: {', '.join(changed)}"
@@ -344,47 +386,112 @@ def make_bm25(chunks: Sequence[Chunk], config: IndexConfig):
 
 
 def write_index(out: Path, index, index_type, chunks, bm25, documents, config, embedder, skipped) -> None:
-    """Write every file under a temporary name, move them into place, and write the manifest last."""
+    """Write every file under a temporary name, move them into place, and write the manifest last.
+
+    Whatever stands in the way is replaced: a folder where a file belongs (or the reverse), a link, and the
+    temporary files of builds that were killed. A build that fails here removes its own temporary files.
+    """
     import faiss
 
-    out.mkdir(parents=True, exist_ok=True)
-    tag = uuid.uuid4().hex[:8]
-    tmp_faiss = out / f".{FAISS_FILE}.{tag}.tmp"
-    faiss.write_index(index, str(tmp_faiss))
-    tmp_chunks = out / f".{CHUNKS_FILE}.{tag}.tmp"
-    with open(tmp_chunks, "w", encoding="utf-8") as handle:
-        for i, chunk in enumerate(chunks):
-            handle.write(json.dumps({"id": i, **chunk.to_record()}, ensure_ascii=False) + "\n")
-    tmp_bm25 = out / f".{BM25_DIR}.{tag}.tmp"
-    bm25.save(str(tmp_bm25), allow_pickle=False)
-    files = {FAISS_FILE: _file_entry(tmp_faiss), CHUNKS_FILE: _file_entry(tmp_chunks)}
-    files.update({f"{BM25_DIR}/{p.name}": _file_entry(p) for p in sorted(tmp_bm25.iterdir())})
-    manifest = {
-        "format": FORMAT, "version": VERSION,
-        "created": _now(), "signature": config.signature(embedder.name),
-        "embedder": {"name": embedder.name, "model": config.embedder, "dimension": int(index.d)},
-        "chunking": {"chunk_tokens": config.chunk_tokens, "overlap_tokens": config.overlap_tokens,
-                     "tokenizer": "embedder", "heading_separator": " > "},
-        "index": {"type": index_type, "vectors": int(index.ntotal), "metric": "inner_product",
-                  **({"hnsw_m": config.hnsw_m, "ef_construction": config.hnsw_ef_construction,
-                      "ef_search": config.hnsw_ef_search} if index_type == "hnsw" else {})},
-        "bm25": {"stemmer": config.bm25_stemmer, "stopwords": config.bm25_stopwords, "method": "lucene",
-                 "k1": 1.5, "b": 0.75},
-        "settings": asdict(config),
-        "documents": dict(sorted(documents.items())),
-        "skipped": [{"path": p, "reason": r} for p, r in skipped],
-        "files": files,
-    }
-    os.replace(tmp_faiss, out / FAISS_FILE)
-    os.replace(tmp_chunks, out / CHUNKS_FILE)
+    tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    temps = [out / f".{name}.{tag}.tmp" for name in (FAISS_FILE, CHUNKS_FILE, BM25_DIR, MANIFEST)]
+    tmp_faiss, tmp_chunks, tmp_bm25, tmp_manifest = temps
     old_bm25 = out / f".{BM25_DIR}.{tag}.old"
-    if (out / BM25_DIR).exists():
-        os.replace(out / BM25_DIR, old_bm25)
-    os.replace(tmp_bm25, out / BM25_DIR)
-    shutil.rmtree(old_bm25, ignore_errors=True)
-    tmp_manifest = out / f".{MANIFEST}.{tag}.tmp"
-    tmp_manifest.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp_manifest, out / MANIFEST)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        _remove_leftovers(out)
+        faiss.write_index(index, str(tmp_faiss))
+        with open(tmp_chunks, "w", encoding="utf-8") as handle:
+            for i, chunk in enumerate(chunks):
+                handle.write(json.dumps({"id": i, **chunk.to_record()}, ensure_ascii=False) + "\n")
+        bm25.save(str(tmp_bm25), allow_pickle=False)
+        files = {FAISS_FILE: _file_entry(tmp_faiss), CHUNKS_FILE: _file_entry(tmp_chunks)}
+        files.update({f"{BM25_DIR}/{p.name}": _file_entry(p) for p in sorted(tmp_bm25.iterdir())})
+        manifest = {
+            "format": FORMAT, "version": VERSION,
+            "created": _now(), "signature": config.signature(embedder.name),
+            "embedder": {"name": embedder.name, "model": config.embedder, "dimension": int(index.d)},
+            "chunking": {"chunk_tokens": config.chunk_tokens, "overlap_tokens": config.overlap_tokens,
+                         "tokenizer": "embedder", "heading_separator": " > "},
+            "index": {"type": index_type, "vectors": int(index.ntotal), "metric": "inner_product",
+                      **({"hnsw_m": config.hnsw_m, "ef_construction": config.hnsw_ef_construction,
+                          "ef_search": config.hnsw_ef_search} if index_type == "hnsw" else {})},
+            "bm25": {"stemmer": config.bm25_stemmer, "stopwords": config.bm25_stopwords, "method": "lucene",
+                     "k1": 1.5, "b": 0.75},
+            "settings": asdict(config),
+            "documents": dict(sorted(documents.items())),
+            "skipped": [{"path": p, "reason": r} for p, r in skipped],
+            "files": files,
+        }
+        problem = manifest_problem(manifest)
+        if problem:  # never write an index that would not load
+            raise DataError(f"The index was not written to {out}: its manifest fails its own check ({problem}).",
+                            "Check the build settings; if they look right, report this as a tunewise bug.")
+        for tmp, name in ((tmp_faiss, FAISS_FILE), (tmp_chunks, CHUNKS_FILE)):
+            _clear_for_file(out / name)
+            os.replace(tmp, out / name)
+        bm25_dir = out / BM25_DIR
+        if bm25_dir.is_symlink() or (os.path.lexists(bm25_dir) and not bm25_dir.is_dir()):
+            bm25_dir.unlink()
+        elif bm25_dir.exists():
+            os.replace(bm25_dir, old_bm25)
+        os.replace(tmp_bm25, bm25_dir)
+        shutil.rmtree(old_bm25, ignore_errors=True)
+        tmp_manifest.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        _clear_for_file(out / MANIFEST)
+        os.replace(tmp_manifest, out / MANIFEST)
+    except BaseException as exc:
+        for tmp in (*temps, old_bm25):
+            _remove(tmp)
+        if isinstance(exc, OSError):
+            raise UsageError(f"Cannot write the index to {out}: {exc.strerror or exc}.",
+                             "Check the free disk space and the folder's permissions, then build again.") from exc
+        raise
+
+
+def _remove(path: Path) -> None:
+    """Delete a file, link or folder if it exists (never following a link)."""
+    try:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
+def _clear_for_file(path: Path) -> None:
+    """Make way for a file: a folder in its place is removed (os.replace cannot replace one with a file)."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+
+
+def _remove_leftovers(out: Path) -> None:
+    """Delete temporary files of builds that died mid-write (their process is gone; running builds' are kept)."""
+    for path in out.iterdir():
+        match = _TEMP.match(path.name)
+        if match and not _alive(int(match.group(2)) if match.group(2) else None):
+            _remove(path)
+
+
+def _alive(pid: int | None) -> bool:
+    """Whether a process with this id runs here (None: an old-style name without one, treated as dead)."""
+    if pid is None:
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, OverflowError, ValueError):  # gone, or a number no process can have
+        return False
+    except OSError:  # PermissionError: another user's process
+        return True
+    return True
+
+
+def _holds_index_files(root: Path) -> bool:
+    """Whether a folder holds an index's data files (with or without a manifest)."""
+    return any(os.path.lexists(root / name) for name in (FAISS_FILE, CHUNKS_FILE, BM25_DIR))
 
 
 def _file_entry(path: Path) -> dict:
@@ -421,10 +528,12 @@ class RagIndex:
 
 
 def load_rag_index(index_dir: str | Path, embedder_name: str | None = None, verify: bool = True) -> RagIndex:
-    """Load and check an index; embedder_name (an Embedder's .name) must match the one it was built with."""
-    import bm25s
-    import faiss
+    """Load and check an index; embedder_name (an Embedder's .name) must match the one it was built with.
 
+    The manifest is checked against its JSON schema, every file it lists for presence, size and (verify) SHA-256,
+    then each file as it is read: FAISS type, metric and size, every chunk record, the BM25 arrays' shapes and
+    ranges. Any failure is a DamagedIndexError naming the file; nothing is ever unpickled.
+    """
     root = Path(index_dir)
     manifest = read_manifest(root)
     if embedder_name is not None and embedder_name != manifest["embedder"]["name"]:
@@ -434,56 +543,222 @@ def load_rag_index(index_dir: str | Path, embedder_name: str | None = None, veri
             f"Query with --embedder {manifest['embedder'].get('model') or 'default'}, or rebuild the index with this embedder.",
         )
     for name, entry in manifest["files"].items():
-        path = root / name
-        if not path.is_file():
-            raise DataError(f"The index in {root} is incomplete: {name} is missing.", _REBUILD)
-        if path.stat().st_size != entry["bytes"] or (verify and _file_entry(path)["sha256"] != entry["sha256"]):
-            raise DataError(f"The index in {root} is corrupt: {name} does not match its checksum in {MANIFEST} "
-                            "(changed or damaged since the build, or the build was interrupted).", _REBUILD)
-    try:
-        index = faiss.read_index(str(root / FAISS_FILE))
-    except RuntimeError as exc:
-        raise DataError(f"The index in {root} is corrupt: FAISS cannot read {FAISS_FILE} "
-                        f"({str(exc).strip().splitlines()[-1][:200]}).", _REBUILD) from exc
-    chunks = []
-    try:
-        with open(root / CHUNKS_FILE, encoding="utf-8") as handle:
-            for line in handle:
-                record = json.loads(line)
-                record.pop("id", None)
-                chunks.append(Chunk(**record))
-    except (json.JSONDecodeError, TypeError, UnicodeDecodeError) as exc:
-        raise DataError(f"The index in {root} is corrupt: {CHUNKS_FILE} cannot be read ({exc}).", _REBUILD) from exc
-    if index.ntotal != len(chunks) or index.d != manifest["embedder"]["dimension"]:
-        raise DataError(f"The index in {root} is inconsistent: {index.ntotal} vectors of {index.d} dimensions for "
-                        f"{len(chunks)} chunks ({manifest['embedder']['dimension']} dimensions expected).", _REBUILD)
+        _check_file(root, name, entry, verify)
+    index = _read_faiss(root, manifest)
+    chunks = _read_chunks(root)
+    _check_counts(root, manifest, index, chunks)
     if manifest["index"]["type"] == "hnsw":
         index.hnsw.efSearch = manifest["index"]["ef_search"]
-    try:
-        bm25 = bm25s.BM25.load(str(root / BM25_DIR), allow_pickle=False, show_progress=False)
-    except (OSError, ValueError) as exc:
-        raise DataError(f"The index in {root} is corrupt: its BM25 index cannot be read ({exc}).", _REBUILD) from exc
+    bm25 = _read_bm25(root, len(chunks))
+    _check_bm25_settings(root, manifest["bm25"])
     return RagIndex(root, manifest, chunks, index, bm25)
 
 
-_REBUILD = "Build it again: tunewise rag build DOCS --index DIR (delete the folder first if it keeps failing)."
+def _check_file(root: Path, name: str, entry: dict, verify: bool) -> None:
+    """One file the manifest lists: present, a regular file, its recorded size and (verify) SHA-256."""
+    path = root / name
+    if not os.path.lexists(path):
+        raise DamagedIndexError(root, f"{name} is missing")
+    try:
+        check_regular_file(path, "index file")
+        size = path.stat().st_size
+        if size != entry["bytes"]:
+            raise DamagedIndexError(root, f"{name} is corrupt: {size} bytes where {MANIFEST} records {entry['bytes']} "
+                                          "(changed or damaged since the build, or the build was interrupted)")
+        if verify and _file_entry(path)["sha256"] != entry["sha256"]:
+            raise DamagedIndexError(root, f"{name} is corrupt: it does not match its checksum in {MANIFEST} "
+                                          "(changed or damaged since the build, or the build was interrupted)")
+    except UsageError as exc:  # a folder, a FIFO, a broken link in the file's place
+        raise DamagedIndexError(root, _reason(exc)) from None
+    except OSError as exc:
+        raise DamagedIndexError(root, f"{name} cannot be read: {exc.strerror or exc}") from None
 
 
-def read_manifest(root: Path) -> dict:
-    """manifest.json of an index folder, checked for format and version."""
+_FAISS_CLASSES = {"flat": "IndexFlatIP", "hnsw": "IndexHNSWFlat"}
+
+
+def _read_faiss(root: Path, manifest: dict):
+    """index.faiss, checked to be the type of index the manifest records (inner product)."""
+    import faiss
+
+    try:
+        index = faiss.read_index(str(root / FAISS_FILE))
+    except (RuntimeError, MemoryError, OverflowError) as exc:
+        detail = (str(exc).strip().splitlines() or [type(exc).__name__])[-1][:200]
+        raise DamagedIndexError(root, f"{FAISS_FILE} is corrupt: FAISS cannot read it ({detail})") from exc
+    kind = manifest["index"]["type"]
+    if type(index).__name__ != _FAISS_CLASSES[kind] or index.metric_type != faiss.METRIC_INNER_PRODUCT:
+        raise DamagedIndexError(root, f"{FAISS_FILE} holds an index of type {type(index).__name__}, where {MANIFEST} "
+                                      f"records a {kind} inner-product one")
+    return index
+
+
+_CHUNK_FIELDS = {"source": str, "file": str, "heading": str, "start": int, "end": int, "text": str, "tokens": int}
+
+
+def _read_chunks(root: Path) -> list[Chunk]:
+    """chunks.jsonl, every record checked for the fields and types of a Chunk."""
+    chunks: list[Chunk] = []
+    number = 0
+    try:
+        with open(root / CHUNKS_FILE, encoding="utf-8") as handle:
+            for number, line in enumerate(handle, 1):  # noqa: B007 - number is used after the loop on failure
+                chunks.append(_chunk(line))
+    except UnicodeDecodeError:
+        raise DamagedIndexError(root, f"{CHUNKS_FILE} is corrupt: it is not UTF-8 text") from None
+    except OSError as exc:
+        raise DamagedIndexError(root, f"{CHUNKS_FILE} cannot be read: {exc.strerror or exc}") from None
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise DamagedIndexError(root, f"{CHUNKS_FILE} is corrupt: line {number} {_short(exc)}") from None
+    return chunks
+
+
+def _chunk(line: str) -> Chunk:
+    """One chunks.jsonl record; ValueError saying what is wrong with it."""
+    try:
+        record = json.loads(line)
+    except ValueError as exc:
+        raise ValueError(f"is not valid JSON ({_short(exc)})") from None
+    if not isinstance(record, dict):
+        raise ValueError("is not a JSON object")
+    record.pop("id", None)
+    if set(record) != set(_CHUNK_FIELDS):
+        raise ValueError(f"has the fields {', '.join(sorted(map(str, record)))[:200]}, not {', '.join(_CHUNK_FIELDS)}")
+    for name, kind in _CHUNK_FIELDS.items():
+        value = record[name]
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise ValueError(f"has a {name} field that is not {'an integer' if kind is int else 'a string'}")
+    if not 0 <= record["start"] <= record["end"] or record["tokens"] < 0:
+        raise ValueError("has an impossible character span or token count")
+    return Chunk(**record)
+
+
+def _check_counts(root: Path, manifest: dict, index, chunks: list[Chunk]) -> None:
+    """Vectors, chunks and the manifest agree: one vector per chunk, the right dimension, each file's chunk count."""
+    vectors, dimension = manifest["index"]["vectors"], manifest["embedder"]["dimension"]
+    if not index.ntotal == len(chunks) == vectors or index.d != dimension:
+        raise DamagedIndexError(root, f"its files do not agree: {FAISS_FILE} holds {index.ntotal} vectors of {index.d} "
+                                      f"dimensions, {CHUNKS_FILE} {len(chunks)} chunks, and {MANIFEST} records {vectors} "
+                                      f"vectors of {dimension} dimensions")
+    counts = Counter(c.file for c in chunks)
+    recorded = {key: entry["chunks"] for key, entry in manifest["documents"].items() if entry["chunks"]}
+    if counts != recorded:
+        wrong = sorted(k for k in set(counts) | set(recorded) if counts.get(k, 0) != recorded.get(k, 0))
+        key = wrong[0]
+        raise DamagedIndexError(root, f"its files do not agree: {CHUNKS_FILE} holds {counts.get(key, 0)} chunk(s) of {key}, "
+                                      f"{MANIFEST} records {recorded.get(key, 0)}")
+
+
+_BM25_PARAMS = {"num_docs": int, "method": str, "k1": (int, float), "b": (int, float), "delta": (int, float),
+                "dtype": str, "int_dtype": str, "idf_method": (str, type(None)), "version": (str, type(None)),
+                "backend": str}
+
+
+def _read_bm25(root: Path, n_chunks: int):
+    """bm25/ through bm25s (no pickle), its parameters, vocabulary and score arrays checked against the chunks."""
+    import bm25s
+
+    folder = root / BM25_DIR
+    params_path = folder / BM25_FILES[0]
+    name = f"{BM25_DIR}/{BM25_FILES[0]}"
+    try:
+        params = parse_json(read_text_limited(params_path, CONFIG_LIMIT, "index file"), str(params_path), "BM25 parameters")
+    except TunewiseError as exc:
+        raise DamagedIndexError(root, _reason(exc)) from None
+    if not isinstance(params, dict) or params.get("method") != "lucene" or params.get("num_docs") != n_chunks or any(
+            key in params and (not isinstance(params[key], kind) or isinstance(params[key], bool))
+            for key, kind in _BM25_PARAMS.items()):
+        raise DamagedIndexError(root, f"{name} is corrupt: not the parameters of a Lucene BM25 index of {n_chunks} chunks")
+    if params.get("dtype", "float32") not in ("float32", "float64") or params.get("int_dtype", "int32") not in ("int32", "int64"):
+        raise DamagedIndexError(root, f"{name} is corrupt: unknown number types {params.get('dtype')}/{params.get('int_dtype')}")
+    try:
+        bm25 = bm25s.BM25.load(str(folder), allow_pickle=False, mmap=False, load_corpus=False, show_progress=False)
+        _check_bm25(bm25, n_chunks)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError, EOFError, RecursionError) as exc:
+        raise DamagedIndexError(root, f"its BM25 index ({BM25_DIR}/) cannot be read: {_short(exc)}") from exc
+    return bm25
+
+
+def _check_bm25(bm25, n_chunks: int) -> None:
+    """The loaded BM25 arrays form a valid sparse matrix of n_chunks documents that the vocabulary indexes into."""
+    data, indices, indptr = (np.asarray(bm25.scores[k]) for k in ("data", "indices", "indptr"))
+    if bm25.scores.get("num_docs") != n_chunks:
+        raise ValueError(f"it scores {bm25.scores.get('num_docs')} documents, not {n_chunks}")
+    if any(a.ndim != 1 for a in (data, indices, indptr)) or data.dtype.kind != "f" or indices.dtype.kind not in "iu" \
+            or indptr.dtype.kind not in "iu" or not len(indptr):
+        raise ValueError("its score arrays have the wrong shapes or types")
+    if indptr[0] != 0 or indptr[-1] != len(data) or len(indices) != len(data) or (np.diff(indptr) < 0).any():
+        raise ValueError("its score arrays do not fit together")
+    if len(indices) and (indices.min() < 0 or indices.max() >= n_chunks):
+        raise ValueError("its score arrays point at documents that do not exist")
+    vocab = bm25.vocab_dict
+    terms = len(indptr) - 1
+    if not isinstance(vocab, dict) or not all(
+            isinstance(term, str) and type(i) is int and (0 <= i < terms or (term == "" and i == terms))
+            for term, i in vocab.items()):
+        raise ValueError(f"its vocabulary does not match its {terms} terms")
+
+
+def _reason(exc: TunewiseError) -> str:
+    """Another error's message as the reason in a DamagedIndexError's parentheses."""
+    text = exc.message.rstrip(".")
+    return text[0].lower() + text[1:] if text.startswith("The ") else text
+
+
+def _check_bm25_settings(root: Path, settings: dict) -> None:
+    """The manifest's stemmer and stop-word list are ones queries can be tokenized with."""
+    if settings["stemmer"]:
+        try:
+            import Stemmer
+        except ImportError:
+            pass  # a query says how to install it
+        else:
+            try:
+                Stemmer.Stemmer(settings["stemmer"])
+            except (KeyError, ValueError, TypeError):
+                raise DamagedIndexError(root, f"{MANIFEST}['bm25']['stemmer'] names no Snowball stemmer: "
+                                              f"{settings['stemmer'][:80]!r}") from None
+    try:
+        bm25_tokenize(["check"], None, settings["stopwords"])
+    except (ValueError, KeyError, TypeError):
+        raise DamagedIndexError(root, f"{MANIFEST}['bm25']['stopwords'] names no stop-word list: "
+                                      f"{settings['stopwords'][:80]!r}") from None
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    if "Exceeds the limit" in text and "digits" in text:
+        return "a number has too many digits"
+    return text if len(text) <= 200 else text[:200] + "…"
+
+
+def read_manifest(root: str | Path) -> dict:
+    """manifest.json of an index folder, checked against MANIFEST_SCHEMA (DamagedIndexError saying where it fails).
+
+    UsageError when the folder does not exist or holds no index at all; an index's files without a manifest (a
+    first build killed before writing it) are a damaged index.
+    """
+    root = Path(root)
     path = root / MANIFEST
     if not root.is_dir():
         raise UsageError(f"No index folder at {root}.", "Build one first: tunewise rag build DOCS --index DIR.")
-    if not path.is_file():
+    if not os.path.lexists(path):
+        if _holds_index_files(root):
+            raise DamagedIndexError(root, f"{MANIFEST} is missing: the build was interrupted, or the file was deleted")
         raise UsageError(f"{root} is not a tunewise RAG index (no {MANIFEST}).", "Build one first: tunewise rag build DOCS --index DIR.")
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DataError(f"The index in {root} is corrupt: {MANIFEST} is not valid JSON ({exc}).", _REBUILD) from exc
+        manifest = parse_json(read_text_limited(path, CONFIG_LIMIT, "index manifest"), str(path), "index manifest")
+    except TunewiseError as exc:  # not a regular file, over the size limit, not UTF-8, not JSON, a 5,000-digit number
+        raise DamagedIndexError(root, _reason(exc)) from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise DataError(f"{path} is not a tunewise RAG index manifest.", _REBUILD)
+        raise DamagedIndexError(root, f"{MANIFEST} is not a tunewise RAG index manifest")
     if manifest.get("version") != VERSION:
-        raise DataError(f"The index in {root} has format version {manifest.get('version')}; this tunewise reads {VERSION}.", _REBUILD)
+        version = repr(manifest.get("version"))[:40]
+        raise DataError(f"The index at {root} has format version {version}; this tunewise reads version {VERSION}.",
+                        rebuild_hint(root))
+    problem = manifest_problem(manifest)
+    if problem:
+        raise DamagedIndexError(root, problem)
     return manifest
 
 

@@ -18,7 +18,7 @@ from advisor.tui.widgets.example import status_label
 from advisor.tui.widgets.overview import Overview
 from advisor.tui.widgets.progress import ProgressPanel
 from advisor.tui.widgets.tables import ClusterTable, ConflictTable, FlagTable, ProblemTable
-from curation.errors import CancelledError, TunewiseError
+from curation.errors import TunewiseError
 
 TABS = {"tab-overview": "Overview", "tab-duplicates": "Duplicates", "tab-clusters": "Clusters",
         "tab-conflicts": "Conflicts", "tab-flags": "Flags", "tab-errors": "Errors"}
@@ -130,7 +130,7 @@ class DataScreen(StepScreen["CurationView | None"]):
     def action_curate(self, skip_invalid: bool | None = None) -> None:
         """Save the data path(s) and curate them in the background."""
         if self.cancel_event is not None:
-            self.notify("Curation is already running (Escape cancels it).", severity="warning")
+            self.notify("Curation is already running (Escape cancels it).", severity="warning", markup=False)
             return
         try:
             paths = shlex.split(self.query_one("#data-path", Input).value)
@@ -181,22 +181,21 @@ class DataScreen(StepScreen["CurationView | None"]):
         self._idle()
         self.query_one(ProgressPanel).finish(self._summary("Done"))
         self.render_all()
-        self.notify(self._summary("Curation finished"), title="Data")
+        self.notify(self._summary("Curation finished"), title="Data", markup=False)
 
     def _failed(self, exc: Exception) -> None:
         if not self.is_attached:
             return
-        cancelled = isinstance(exc, CancelledError)
         self.cancel_event = None
         self._idle()
-        self.query_one(ProgressPanel).stop("Cancelled." if cancelled else f"Failed: {getattr(exc, 'message', exc)}", "cancelled" if cancelled else "failed")
+        cancelled = self.query_one(ProgressPanel).fail(exc)  # the message (often a path) shown verbatim
         problems = getattr(exc, "problems", None)
         if problems:
             self.problems = [p.to_dict() for p in problems]
             self.render_all()
             self.query_one("#tabs", TabbedContent).active = "tab-errors"
         if cancelled:
-            self.notify(exc.message, title="Cancelled", severity="warning")
+            self.notify(exc.message, title="Cancelled", severity="warning", markup=False)
         else:
             self.report(exc)
 
@@ -237,13 +236,13 @@ class DataScreen(StepScreen["CurationView | None"]):
             self.report(exc)
             return
         note = f" {len(stale)} mark(s) for examples not in this run were left out." if stale else ""
-        self.notify(f"{summary.kept} examples to {shown_path(summary.out_dir)}/ ({len(summary.restored)} restored, {len(summary.dropped)} removed by you).{note}", title="Exported")
+        self.notify(f"{summary.kept} examples to {shown_path(summary.out_dir)}/ ({len(summary.restored)} restored, {len(summary.dropped)} removed by you).{note}", title="Exported", markup=False)
 
     # --- moving -------------------------------------------------------------------------------------
 
     def _busy(self) -> bool:
         if self.cancel_event is not None:
-            self.notify("Curation is still running: wait for it or cancel it (Escape).", severity="warning")
+            self.notify("Curation is still running: wait for it or cancel it (Escape).", severity="warning", markup=False)
         return self.cancel_event is not None
 
     def action_back(self) -> None:

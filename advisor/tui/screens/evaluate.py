@@ -123,7 +123,7 @@ class EvaluateScreen(StepScreen[None]):
                         yield Button("Run", id="eval-run", variant="primary", compact=True)
                         yield Button("Cancel", id="eval-cancel", variant="error", compact=True, disabled=True)
             with Horizontal(id="eval-progress"):
-                yield Label("", id="eval-stage")
+                yield Label("", id="eval-stage", markup=False)  # candidate names and errors: never markup
                 yield ProgressBar(total=1.0, show_eta=False, id="eval-bar")
             with TabbedContent(id="eval-tabs"):
                 with TabPane("Summary", id="tab-summary"):
@@ -144,7 +144,7 @@ class EvaluateScreen(StepScreen[None]):
         except TunewiseError as exc:
             self.report(exc)
             found = []
-        self.query_one("#eval-candidates", SelectionList).add_options([(c.name, c.name, True) for c in found])
+        self.query_one("#eval-candidates", SelectionList).add_options([(Text(c.name), c.name, True) for c in found])
         bakeoff, rows = None, []
         try:
             bakeoff = self.project.load_bakeoff()
@@ -181,8 +181,8 @@ class EvaluateScreen(StepScreen[None]):
             diff.set_candidates([], None)
             return
         verdict.update(self.verdict_text(bakeoff))
-        reasons.update("\n".join(f"• {r[0].upper()}{r[1:]}." for r in bakeoff.metric_reasons)
-                       + f"\nSaved in {shown_path(Path(bakeoff.folder))}/ (summary.md, outputs.jsonl).")
+        reasons.update(Text("\n".join(f"• {r[0].upper()}{r[1:]}." for r in bakeoff.metric_reasons)
+                            + f"\nSaved in {shown_path(Path(bakeoff.folder))}/ (summary.md, outputs.jsonl)."))
         ranked = [c.name for c in bakeoff.ranked()]
         examples.show(rows, ranked, bakeoff.primary)
         diff.set_candidates(ranked, bakeoff.winner.name, bakeoff.primary)
@@ -221,7 +221,7 @@ class EvaluateScreen(StepScreen[None]):
     def action_run(self) -> None:
         """Run the bake-off with the ticked candidates and the settings typed in, in the background."""
         if self.cancel_event is not None:
-            self.notify("The bake-off is already running (Escape cancels it).", severity="warning")
+            self.notify("The bake-off is already running (Escape cancels it).", severity="warning", markup=False)
             return
         names = list(self.query_one("#eval-candidates", SelectionList).selected)
         try:
@@ -265,7 +265,7 @@ class EvaluateScreen(StepScreen[None]):
         self._stage(f"Done in {bakeoff.seconds:.0f} s: {bakeoff.examples} examples, {len(bakeoff.candidates)} candidates.", 1.0)
         self.query_one("#eval-tabs", TabbedContent).active = "tab-summary"
         self.notify(f"{bakeoff.winner.name} scores best on {bakeoff.primary}. Saved in {shown_path(Path(bakeoff.folder))}/.",
-                    title="Bake-off finished")
+                    title="Bake-off finished", markup=False)
 
     def _failed(self, exc: Exception) -> None:
         if not self.is_attached:
@@ -273,7 +273,7 @@ class EvaluateScreen(StepScreen[None]):
         self._idle()
         if isinstance(exc, CancelledError):
             self._stage("Cancelled: outputs generated so far are cached; Run resumes from them.")
-            self.notify(exc.message, title="Cancelled", severity="warning")
+            self.notify(exc.message, title="Cancelled", severity="warning", markup=False)
         else:
             self._stage(f"Failed: {getattr(exc, 'message', exc)}")
             self.report(exc)
@@ -300,19 +300,19 @@ class EvaluateScreen(StepScreen[None]):
 
     def action_back(self) -> None:
         if self.cancel_event is not None:
-            self.notify("The bake-off is still running: wait for it or cancel it (Escape).", severity="warning")
+            self.notify("The bake-off is still running: wait for it or cancel it (Escape).", severity="warning", markup=False)
             return
         self.app.goto("run")  # type: ignore[attr-defined]
 
     def action_report(self) -> None:
         """Say where the latest bake-off's Markdown report is."""
         if self.bakeoff is None:
-            self.notify("No bake-off yet: run one first (r).", severity="warning")
+            self.notify("No bake-off yet: run one first (r).", severity="warning", markup=False)
             return
         from training.evaluation.results import MARKDOWN_FILE
 
         path = Path(self.bakeoff.folder) / MARKDOWN_FILE
-        self.notify(f"{shown_path(path)}", title="Bake-off report")
+        self.notify(f"{shown_path(path)}", title="Bake-off report", markup=False)
 
     def palette_commands(self):
         yield PaletteCommand("Run the bake-off", "Compare the ticked candidates on the eval set", self.action_run)

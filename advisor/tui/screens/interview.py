@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -78,10 +79,10 @@ class InterviewScreen(StepScreen[Answers]):
         position = asked.index(index) + 1 if index in asked else 1
         section = f" · {question.section.capitalize()}" if question.section else ""
         optional = " (optional)" if question.optional else ""
-        self.query_one("#position", Label).update(f"Question {position} of {len(asked)}{section}{optional}")
+        self.query_one("#position", Label).update(Text(f"Question {position} of {len(asked)}{section}{optional}"))
         self.query_one("#interview-bar", ProgressBar).update(total=len(asked), progress=position - 1)
-        self.query_one("#question", Static).update(question.text)
-        self.query_one("#help", Static).update(f"Why we ask: {question.help}" if question.help else "")
+        self.query_one("#question", Static).update(Text(question.text))  # questions come from a file: verbatim
+        self.query_one("#help", Static).update(Text(f"Why we ask: {question.help}" if question.help else ""))
         self.query_one("#error", Static).update("")
         self.query_one("#back", Button).disabled = False
         self.query_one("#next", Button).label = "Next" if self._step(index, +1) is not None else "Finish"
@@ -95,7 +96,7 @@ class InterviewScreen(StepScreen[Answers]):
         current = self.answers.get(question.id, question.default)
         if question.kind in ("choice", "yesno"):
             options = question.options if question.kind == "choice" else ()
-            items = [Option(f"{n}. {o.label}", id=o.value) for n, o in enumerate(options, 1)] or [
+            items = [Option(Text(f"{n}. {o.label}"), id=o.value) for n, o in enumerate(options, 1)] or [
                 Option("Yes", id="yes"), Option("No", id="no")
             ]
             widget = OptionList(*items, id="choice")
@@ -164,7 +165,7 @@ class InterviewScreen(StepScreen[Answers]):
         return True
 
     def _error(self, message: str, hint: str | None) -> None:
-        self.query_one("#error", Static).update(f"{message} {hint or ''}".strip())
+        self.query_one("#error", Static).update(Text(f"{message} {hint or ''}".strip()))  # echoes what was typed
 
     def action_toggle_help(self) -> None:
         """Show or hide the 'why we ask' panel."""

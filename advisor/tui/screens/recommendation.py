@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -48,7 +49,7 @@ class RecommendationScreen(StepScreen["Recommendation"]):
             self.bakeoff = self.project.load_bakeoff()
             self.recommendation = recommend(self.answers, self.evidence, bakeoff=self.bakeoff)
         except TunewiseError as exc:
-            self.query_one(RecommendationView).update(f"No recommendation: {exc.message}")
+            self.query_one(RecommendationView).update(Text(f"No recommendation: {exc.message}"))
             self.report(exc)
             return
         self.query_one(RecommendationView).show(self.recommendation)
@@ -59,7 +60,7 @@ class RecommendationScreen(StepScreen["Recommendation"]):
         from advisor.report import render_markdown, report_json
 
         if self.recommendation is None:
-            self.notify("There is no recommendation to export.", severity="warning")
+            self.notify("There is no recommendation to export.", severity="warning", markup=False)
             return
         try:
             self.project.write_report(render_markdown(self.recommendation, self.answers, self.evidence),
@@ -71,7 +72,7 @@ class RecommendationScreen(StepScreen["Recommendation"]):
         except (TunewiseError, OSError) as exc:
             self.report(exc)
             return
-        self.notify(f"Saved {shown_path(self.project.report_md)} and report.json{exported}.", title="Exported")
+        self.notify(f"Saved {shown_path(self.project.report_md)} and report.json{exported}.", title="Exported", markup=False)
 
     def action_back(self) -> None:
         self.app.goto("data")  # type: ignore[attr-defined]

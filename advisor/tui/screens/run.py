@@ -93,7 +93,7 @@ class RunScreen(StepScreen[None]):
         """Start the open tab's job: train, build the index, or build the prompt."""
         panel = self.active_panel()
         if panel is None:
-            self.notify("Open the Fine-tune, RAG or Prompt tab to run that path here.", title="Run")
+            self.notify("Open the Fine-tune, RAG or Prompt tab to run that path here.", title="Run", markup=False)
             return
         panel.action_start()
 
@@ -108,7 +108,7 @@ class RunScreen(StepScreen[None]):
         if self.plan is None:
             return
         self.app.copy_to_clipboard(self.plan.script)
-        self.notify("Command copied to the clipboard.", title="Run")
+        self.notify("Command copied to the clipboard.", title="Run", markup=False)
 
     def action_next(self) -> None:
         """On to the bake-off: measure the paths against each other on the held-out examples."""

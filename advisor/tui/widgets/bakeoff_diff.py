@@ -98,7 +98,7 @@ class ExampleDiff(Vertical):
         """The candidates to pick from (ranked), the one shown first (the winner), and the metric that decides."""
         self.primary = primary
         select = self.query_one("#diff-candidate", Select)
-        select.set_options([(name, name) for name in names])
+        select.set_options([(Text(name), name) for name in names])
         if chosen in names:
             select.value = chosen
         self.row = None
@@ -138,4 +138,4 @@ class ExampleDiff(Vertical):
         score = row.get("scores", {}).get(name, {}).get(self.primary) if name and self.primary else None
         detail = f"{self.primary} {score:.2f}" if score is not None else ""
         self.query_one("#diff-coverage", Static).update(
-            f"has {matched}/{total} reference words" + (f" · {detail}" if detail else ""))
+            Text(f"has {matched}/{total} reference words" + (f" · {detail}" if detail else "")))

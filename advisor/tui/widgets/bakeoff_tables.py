@@ -6,15 +6,15 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual.widgets import DataTable
 
 from advisor.evalview import example_rows, summary_columns, summary_rows
+from advisor.tui.widgets.plain import PlainTable
 
 if TYPE_CHECKING:
     from training.evaluation.results import Bakeoff
 
 
-class SummaryTable(DataTable):
+class SummaryTable(PlainTable):
     """One row per candidate, ranked: each metric as mean [95% interval], the primary marked ★, new/cached outputs."""
 
     DEFAULT_CSS = """
@@ -39,7 +39,7 @@ class SummaryTable(DataTable):
             self.add_row(name, *cells[1:], key=cells[0])
 
 
-class ExampleTable(DataTable):
+class ExampleTable(PlainTable):
     """Eval examples, where the candidates differ most first: id, spread on the primary metric, each one's score."""
 
     DEFAULT_CSS = """

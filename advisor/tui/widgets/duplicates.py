@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Static
 
 from advisor.project import DuplicatePair
 from advisor.tui.widgets.example import example_text
+from advisor.tui.widgets.plain import PlainTable
 
 REASONS = {"exact_duplicate": "exact", "near_duplicate": "near", "possible_duplicate": "review"}
 
@@ -36,7 +37,7 @@ class DuplicateReview(Vertical):
         self.labels: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
-        table = DataTable(id="dup-table", cursor_type="row", zebra_stripes=True)
+        table = PlainTable(id="dup-table", cursor_type="row", zebra_stripes=True)
         table.add_column("status", key="status", width=11)
         table.add_column("example", key="subject")
         table.add_column("twin", key="twin")

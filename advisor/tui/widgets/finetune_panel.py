@@ -26,6 +26,7 @@ from advisor.runview import (
     run_row,
     settings_from_form,
 )
+from advisor.tui.widgets.plain import PlainTable
 from curation.errors import CancelledError, TunewiseError, UsageError
 from training.lora_config import LoraSettings
 
@@ -67,7 +68,7 @@ class FinetunePanel(VerticalScroll):
         yield Static("Eval loss: —", id="ft-evals", markup=False)
         yield Static("", id="ft-compare")
         yield Label("Runs (enter picks one; Make active serves it)", classes="section")
-        yield DataTable(id="ft-runs", cursor_type="row", zebra_stripes=True)
+        yield PlainTable(id="ft-runs", cursor_type="row", zebra_stripes=True)
         with Horizontal(classes="buttons"):
             yield Button("Make active", id="ft-activate", tooltip="Make the highlighted run the project's active adapter")
 
@@ -111,7 +112,7 @@ class FinetunePanel(VerticalScroll):
 
         table = self.query_one("#ft-runs", DataTable)
         if not table.row_count:
-            self.notify("No runs yet: train one first.", severity="warning")
+            self.notify("No runs yet: train one first.", severity="warning", markup=False)
             return
         name = str(table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value)
         try:
@@ -120,7 +121,7 @@ class FinetunePanel(VerticalScroll):
             self.app.report_error(exc)  # type: ignore[attr-defined]
             return
         self.refresh_runs()
-        self.notify(f"{name} is now the active adapter.", title="Fine-tune")
+        self.notify(f"{name} is now the active adapter.", title="Fine-tune", markup=False)
 
     @on(Input.Changed, "#ft-name")
     def _update_resume(self) -> None:
@@ -149,7 +150,7 @@ class FinetunePanel(VerticalScroll):
         from training.runs import runs_root, validate_run_name
 
         if self.cancel_event is not None:
-            self.notify("Training is already running (escape stops it).", severity="warning")
+            self.notify("Training is already running (escape stops it).", severity="warning", markup=False)
             return
         try:
             name = validate_run_name(self.query_one("#ft-name", Input).value.strip())
@@ -250,7 +251,7 @@ class FinetunePanel(VerticalScroll):
     def _logged(self, row: dict) -> None:
         self.monitor.log(row)
         if row.get("kind") == "warning":
-            self.notify(row.get("message", ""), title="Fine-tune", severity="warning")
+            self.notify(row.get("message", ""), title="Fine-tune", severity="warning", markup=False)
         self.query_one("#ft-chart", Sparkline).data = [loss for _, loss in self.monitor.train_losses]
         self.query_one("#ft-evals", Static).update(self.monitor.eval_text())
         self.query_one("#ft-status", Static).update(self.monitor.status_line())
@@ -275,7 +276,7 @@ class FinetunePanel(VerticalScroll):
             self.state = "done"
             self.query_one("#ft-name", Input).value = new_run_name()  # the next Start makes a new run
             self._stage(f"{result.run_dir.name}: {result.status.replace('_', ' ')} after {m['steps']} steps.")
-            self.notify(f"Run {result.run_dir.name} {result.status.replace('_', ' ')}; adapter in {shown_path(result.run_dir)}/adapter.", title="Fine-tune")
+            self.notify(f"Run {result.run_dir.name} {result.status.replace('_', ' ')}; adapter in {shown_path(result.run_dir)}/adapter.", title="Fine-tune", markup=False)
         self._buttons()
         self.refresh_runs()
 
@@ -285,7 +286,7 @@ class FinetunePanel(VerticalScroll):
         self.state = "cancelled" if cancelled else "failed"
         self._stage("Stopped before training started." if cancelled else f"Failed: {getattr(exc, 'message', exc)}")
         if cancelled:
-            self.notify(exc.message, title="Fine-tune", severity="warning")
+            self.notify(exc.message, title="Fine-tune", severity="warning", markup=False)
         else:
             self.app.report_error(exc)  # type: ignore[attr-defined]
         self._buttons()

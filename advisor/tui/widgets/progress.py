@@ -18,7 +18,7 @@ class ProgressPanel(Horizontal):
     state: reactive[str] = reactive("idle")
 
     def compose(self) -> ComposeResult:
-        yield Label("Not run yet.", id="stage")
+        yield Label("Not run yet.", id="stage", markup=False)  # stages, paths and errors: never markup
         yield ProgressBar(total=1.0, show_eta=False, id="bar")
 
     def start(self, text: str = "Starting…") -> None:
@@ -53,7 +53,7 @@ class ProgressPanel(Horizontal):
         from curation.errors import CancelledError
 
         cancelled = isinstance(exc, CancelledError)
-        self.stop(Text("Cancelled." if cancelled else f"Failed: {getattr(exc, 'message', exc)}"),  # never markup
+        self.stop(Text("Cancelled." if cancelled else f"Failed: {getattr(exc, 'message', exc)}"),
                   "cancelled" if cancelled else "failed")
         return cancelled
 

@@ -23,6 +23,7 @@ from advisor.runview import (
     prompt_summary,
     shorten,
 )
+from advisor.tui.widgets.plain import PlainTable
 from advisor.tui.widgets.progress import StagedProgress
 from curation.errors import TunewiseError, UsageError
 from curation.files import write_text_atomic
@@ -54,7 +55,7 @@ class PromptPanel(VerticalScroll):
             yield Button("Save edits", id="pr-save", tooltip="Check the messages and save them to prompt/messages.json")
         yield StagedProgress(PROMPT_STAGES, id="pr-progress")
         yield Static("", id="pr-summary", markup=False)
-        yield DataTable(id="pr-examples", cursor_type="row", zebra_stripes=True)
+        yield PlainTable(id="pr-examples", cursor_type="row", zebra_stripes=True)
         yield TextArea("", id="pr-messages", soft_wrap=True, show_line_numbers=False, tab_behavior="indent")
         with Horizontal(classes="row"):
             yield Select([], prompt="eval example to try", id="pr-input", compact=True)
@@ -73,7 +74,7 @@ class PromptPanel(VerticalScroll):
                 self.eval_examples = load_examples([folder / "eval.jsonl"])
             except TunewiseError:
                 self.eval_examples = []
-        self.query_one("#pr-input", Select).set_options((shorten(e.input_text, 70), n) for n, e in enumerate(self.eval_examples))
+        self.query_one("#pr-input", Select).set_options((Text(shorten(e.input_text, 70)), n) for n, e in enumerate(self.eval_examples))
         summary = self.query_one("#pr-summary", Static)
         if (self.prompt_dir / MESSAGES_FILE).is_file():
             try:
@@ -104,7 +105,7 @@ class PromptPanel(VerticalScroll):
 
     def _busy(self) -> bool:
         if self.cancel_event is not None:
-            self.notify("The prompt panel is busy (escape cancels).", severity="warning")
+            self.notify("The prompt panel is busy (escape cancels).", severity="warning", markup=False)
         return self.cancel_event is not None
 
     # --- building -----------------------------------------------------------------------------------
@@ -121,7 +122,7 @@ class PromptPanel(VerticalScroll):
         if self._unsaved() and not self._replace_confirmed:
             self._replace_confirmed = True
             self.notify("The editor holds unsaved edits: Save them first, or Build again to replace them.",
-                        title="Prompt", severity="warning")
+                        title="Prompt", severity="warning", markup=False)
             return
         self._replace_confirmed = False
         self.cancel_event = threading.Event()
@@ -183,7 +184,7 @@ class PromptPanel(VerticalScroll):
         self.query_one("#pr-messages", TextArea).text = self._saved_text = text
         self._show_selection(selection, tokens)
         self.query_one(StagedProgress).finish(Text(f"Built and saved to {shown_path(self.prompt_dir)}/."))
-        self.notify(f"Prompt saved to {shown_path(self.prompt_dir)}/messages.json.", title="Prompt")
+        self.notify(f"Prompt saved to {shown_path(self.prompt_dir)}/messages.json.", title="Prompt", markup=False)
 
     def _show_selection(self, selection: dict, tokens: list[int] | None) -> None:
         table = self.query_one("#pr-examples", DataTable)
@@ -214,7 +215,7 @@ class PromptPanel(VerticalScroll):
         write_text_atomic(self.prompt_dir / MESSAGES_FILE, self._saved_text)
         write_text_atomic(self.prompt_dir / TEXT_FILE, prompt_text(messages))  # keep prompt.txt in step with the edit
         self.notify(f"Saved {len(messages)} message(s) to {shown_path(self.prompt_dir)}/{MESSAGES_FILE} and {TEXT_FILE}.",
-                    title="Prompt")
+                    title="Prompt", markup=False)
         return True
 
     # --- trying -------------------------------------------------------------------------------------

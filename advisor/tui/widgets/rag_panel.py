@@ -23,6 +23,7 @@ from advisor.runview import (
     manifest_summary,
     parse_k,
 )
+from advisor.tui.widgets.plain import PlainTable
 from advisor.tui.widgets.progress import StagedProgress
 from curation.errors import CancelledError, TunewiseError, UsageError
 
@@ -62,7 +63,7 @@ class RagPanel(VerticalScroll):
             yield Input("5", id="rag-k", compact=True, tooltip="hits to show")
             yield Button("Search", id="rag-search", compact=True)
             yield Button("Ask", id="rag-ask", compact=True, tooltip="Answer from the hits with the local model")
-        yield DataTable(id="rag-hits", cursor_type="row", zebra_stripes=True)
+        yield PlainTable(id="rag-hits", cursor_type="row", zebra_stripes=True)
         yield Static("", id="rag-hit-text", markup=False)
         yield Static("", id="rag-answer", markup=False)
 
@@ -104,7 +105,7 @@ class RagPanel(VerticalScroll):
     def action_start(self) -> None:
         """Build or update the index from the documents folder (saved as the project's docs folder)."""
         if self.build_cancel is not None:
-            self.notify("The index is already being built (escape cancels).", severity="warning")
+            self.notify("The index is already being built (escape cancels).", severity="warning", markup=False)
             return
         folder = self.query_one("#rag-docs", Input).value.strip()
         try:
@@ -154,7 +155,7 @@ class RagPanel(VerticalScroll):
         self._buttons()
         self.query_one(StagedProgress).finish(Text(f"Built: {report['chunks']} chunks from {report['documents']} document(s)."))
         self.query_one("#rag-summary", Static).update(build_summary(report))
-        self.notify(f"Index built in {shown_path(self.index_dir)}/.", title="RAG")
+        self.notify(f"Index built in {shown_path(self.index_dir)}/.", title="RAG", markup=False)
 
     def _build_failed(self, exc: Exception) -> None:
         self.build_cancel = None
@@ -177,10 +178,10 @@ class RagPanel(VerticalScroll):
 
     def _query(self, ask: bool) -> None:
         if self.build_cancel is not None:
-            self.notify("Wait for the index build to finish (or cancel it).", severity="warning")
+            self.notify("Wait for the index build to finish (or cancel it).", severity="warning", markup=False)
             return
         if self.query_cancel is not None:
-            self.notify("A search is still running.", severity="warning")
+            self.notify("A search is still running.", severity="warning", markup=False)
             return
         question = self.query_one("#rag-query", Input).value.strip()
         try:
@@ -240,14 +241,14 @@ class RagPanel(VerticalScroll):
         self._show_hit(0)
         self.query_one("#rag-answer", Static).update(f"Answer ({model}): " + answer_text(answer) if answer is not None else "")
         if not hits:
-            self.notify("No passage matches the question.", title="RAG", severity="warning")
+            self.notify("No passage matches the question.", title="RAG", severity="warning", markup=False)
 
     def _query_failed(self, exc: Exception) -> None:
         self.query_cancel = None
         self._buttons()
         self.query_one("#rag-answer", Static).update("")
         if isinstance(exc, CancelledError):
-            self.notify(exc.message, title="RAG", severity="warning")
+            self.notify(exc.message, title="RAG", severity="warning", markup=False)
         else:
             self.app.report_error(exc)  # type: ignore[attr-defined]
 

@@ -10,6 +10,7 @@ from textual.message import Message
 from textual.widgets import DataTable
 
 from advisor.tui.widgets.example import short, turn
+from advisor.tui.widgets.plain import PlainTable
 
 FLAG_TEXT = {
     "outlier": "far from every other example",
@@ -21,7 +22,7 @@ FLAG_TEXT = {
 }
 
 
-class ClusterTable(DataTable):
+class ClusterTable(PlainTable):
     """Clusters of kept examples: size, keywords and the most typical example."""
 
     def __init__(self, **kwargs) -> None:
@@ -40,7 +41,7 @@ class ClusterTable(DataTable):
             self.add_row(str(c["id"]), str(c["size"]), short(", ".join(c.get("keywords", [])[:4]), 28), f"{medoid}: {question}", key=str(c["id"]))
 
 
-class ConflictTable(DataTable):
+class ConflictTable(PlainTable):
     """Examples that ask the same thing and answer differently, grouped; Enter/space flips one kept/removed."""
 
     BINDINGS = [Binding("space", "toggle", "Keep/remove")]
@@ -81,7 +82,7 @@ class ConflictTable(DataTable):
             self.post_message(self.Toggled(str(key.value)))
 
 
-class FlagTable(DataTable):
+class FlagTable(PlainTable):
     """Everything else flagged for a look: outliers, short replies, tiny clusters, language, log-like text."""
 
     def __init__(self, **kwargs) -> None:
@@ -108,7 +109,7 @@ def _why(flag: dict[str, Any]) -> str:
     return short(f"{text} ({', '.join(details)})" if details else text, 60)
 
 
-class ProblemTable(DataTable):
+class ProblemTable(PlainTable):
     """Validation problems, one per row: where, what, and how to fix it."""
 
     def __init__(self, **kwargs) -> None:

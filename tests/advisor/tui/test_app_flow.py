@@ -33,6 +33,11 @@ def _jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+def _row(table: DataTable, n: int) -> list[str]:
+    """A table row as the text shown (the app's tables hold literal Text cells)."""
+    return [str(cell) for cell in table.get_row_at(n)]
+
+
 def _messages(app) -> list[str]:
     return [n.message for n in app._notifications]
 
@@ -118,11 +123,11 @@ async def test_walk_the_whole_flow_then_resume(tmp_path, monkeypatch, embedder):
         table = data.query_one("#dup-table", DataTable)
         table.focus()
         await pilot.pause()
-        assert table.get_row_at(0)[:2] == ["removed", "a4"]
+        assert _row(table, 0)[:2] == ["removed", "a4"]
         await pilot.press("space")
         await pilot.pause()
         assert json.loads((folder / "decisions.json").read_text()) == {"a4": "keep"}
-        assert table.get_row_at(0)[0] == "restored"
+        assert _row(table, 0)[0] == "restored"
         await pilot.press("space")
         await pilot.pause()
         assert json.loads((folder / "decisions.json").read_text()) == {}
@@ -137,7 +142,7 @@ async def test_walk_the_whole_flow_then_resume(tmp_path, monkeypatch, embedder):
         conflicts.focus()
         await pilot.press("down", "space")
         await pilot.pause()
-        assert conflicts.get_row_at(1)[1:3] == ["you removed", "a7"]
+        assert _row(conflicts, 1)[1:3] == ["you removed", "a7"]
         assert json.loads((folder / "decisions.json").read_text()) == {"a4": "keep", "a7": "remove"}
         await pilot.press("space")
         await pilot.pause()
@@ -178,7 +183,7 @@ async def test_walk_the_whole_flow_then_resume(tmp_path, monkeypatch, embedder):
         await pilot.press("ctrl+b", "ctrl+b")
         await pilot.pause()
         assert isinstance(again.screen, DataScreen)
-        assert again.screen.query_one("#dup-table", DataTable).get_row_at(0)[:2] == ["restored", "a4"]
+        assert _row(again.screen.query_one("#dup-table", DataTable), 0)[:2] == ["restored", "a4"]
         assert again.screen.query_one(ProgressPanel).state == "done"
 
 
@@ -266,7 +271,7 @@ async def test_invalid_records_show_in_the_errors_tab_and_can_be_skipped(tmp_pat
         screen = app.screen
         assert screen.query_one("#tabs", TabbedContent).active == "tab-errors"
         problems = screen.query_one("#problems", DataTable)
-        assert problems.row_count == 1 and problems.get_row_at(0)[0] == "mixed.jsonl:7"
+        assert problems.row_count == 1 and _row(problems, 0)[0] == "mixed.jsonl:7"
         assert any("problem(s)" in m for m in _messages(app))
         assert not (project.curated_dir / "report.json").exists()
         await pilot.click("#skip-invalid")

@@ -72,6 +72,11 @@ def _messages(app) -> list[str]:
     return [n.message for n in app._notifications]
 
 
+def _row(table: DataTable, n: int) -> list[str]:
+    """A table row as the text shown (the app's tables hold literal Text cells)."""
+    return [str(cell) for cell in table.get_row_at(n)]
+
+
 async def _open(app, pilot, path: str) -> RunScreen:
     app.goto("run", SimpleNamespace(path=path))
     await pilot.pause()
@@ -178,10 +183,10 @@ async def test_finetune_runs_stops_with_a_checkpoint_and_resumes(project, embedd
         assert tuned and tuned in str(panel.query_one("#ft-compare", Static).render())
 
         table = panel.query_one("#ft-runs", DataTable)
-        assert table.get_row_at(0)[:3] == ["", "tiny", "completed"]
+        assert _row(table, 0)[:3] == ["", "tiny", "completed"]
         table.move_cursor(row=0)
         await _click(pilot, "#ft-activate")
-        assert runs.active_run(project.root) == "tiny" and table.get_row_at(0)[0] == "●"
+        assert runs.active_run(project.root) == "tiny" and _row(table, 0)[0] == "●"
         assert not any("Unexpected" in m for m in _messages(app))
 
 
@@ -221,7 +226,7 @@ async def test_rag_builds_searches_and_answers(project, embedder, tmp_path):
             await _click(pilot, "#rag-search")
             await _settle(app, pilot)
             table = panel.query_one("#rag-hits", DataTable)
-            assert table.row_count >= 1 and table.get_row_at(0)[2] == "returns.md", (mode, panel.hits)
+            assert table.row_count >= 1 and _row(table, 0)[2] == "returns.md", (mode, panel.hits)
         assert "30 days" in str(panel.query_one("#rag-hit-text", Static).render())
         table.move_cursor(row=1)
         await pilot.pause()
@@ -282,7 +287,7 @@ async def test_prompt_builds_edits_saves_and_tries(project, embedder):
         assert messages == load_prompt(saved) and messages[0]["role"] == "system" and TASK in messages[0]["content"]
         table = panel.query_one("#pr-examples", DataTable)
         assert table.row_count == 3 == sum(m["role"] == "assistant" for m in messages)
-        assert all(int(table.get_row_at(n)[3]) > 5 for n in range(3))  # tokens of each chosen example
+        assert all(int(_row(table, n)[3]) > 5 for n in range(3))  # tokens of each chosen example
         summary = str(panel.query_one("#pr-summary", Static).render())
         assert "3 example(s) from 3 cluster(s) of 8 examples" in summary and "the interview's task" in summary
 
@@ -325,7 +330,7 @@ async def test_prompt_panel_reopens_the_saved_prompt_and_refuses_to_try_without_
         screen = await _open(app, pilot, "prompt")
         panel = screen.query_one(PromptPanel)
         assert json.loads(panel.query_one("#pr-messages", TextArea).text) == messages
-        assert panel.query_one("#pr-examples", DataTable).get_row_at(0) == ["0", "8", "bike, colour", "—", "ex1"]
+        assert _row(panel.query_one("#pr-examples", DataTable), 0) == ["0", "8", "bike, colour", "—", "ex1"]
         assert "1 example(s) from 1 cluster(s)" in str(panel.query_one("#pr-summary", Static).render())
         await _click(pilot, "#pr-try")
         assert any("No eval example chosen" in m for m in _messages(app)) and panel.cancel_event is None
