@@ -17,14 +17,8 @@ from click.testing import CliRunner
 
 from advisor.cli import cli
 from advisor.interview import Answers, save_answers
+from tests.advisor.test_cli_advise import VOICE  # the same valid interview, corrupted one way per test
 
-VOICE = {
-    "task": "Answer Northwind support chats", "output_kind": "style", "output_strictness": "strict",
-    "private_facts": "none", "jargon": "none", "examples": 12, "examples_consistent": "yes", "eval_set": "held_out",
-    "prompting_tried": True, "prompt_score": 4, "prompt_failures": "style", "requests_per_day": 300,
-    "latency_cost": "medium", "data_location": "hosted", "recurrence": "repeatable", "stay_general": False,
-    "budget": "moderate",
-}
 REPORT = {"counts": {"valid": 40, "kept": 38},
           "tokens": {"per_example": {"median": 300, "p90": 400, "max": 600, "total": 11400}, "assistant": {"median": 100}},
           "cost": {}}
