@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from advisor.clitools import handle_errors, stderr_console  # noqa: F401  (re-exported for commands)
+from advisor.cli_output import handle_errors, stderr_console  # noqa: F401  (re-exported for commands)
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})

@@ -4,7 +4,7 @@ Layout of a project folder::
 
     tunewise.yaml     state: data files, docs folder, the screen reached (to resume), created
     answers.yaml      the interview answers (advisor.interview)
-    curated/          curation outputs (curation.job.run_curation), never edited afterwards
+    curated/          curation outputs (curation.curate_files.run_curation), never edited afterwards
     decisions.json    the curator's keep/remove marks over curated/ (curation.decisions)
     report.md/.json   the recommendation report
     export/           clean/train/eval/removed.jsonl with the marks applied
@@ -184,8 +184,8 @@ class Project:
     # --- curation and the curator's marks --------------------------------------------------------
 
     def curate(self, progress=None, cancel: threading.Event | None = None, embedder=None, config=None):
-        """Curate the project's data files into curated/ (see curation.job.run_curation)."""
-        from curation.job import run_curation
+        """Curate the project's data files into curated/ (see curation.curate_files.run_curation)."""
+        from curation.curate_files import run_curation
 
         if not self.state.data:
             raise UsageError("This project has no data file yet.", "Load a file of examples on the data screen first.")

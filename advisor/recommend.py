@@ -10,7 +10,7 @@ The rules follow the published guidance: prompt first; RAG when the model lacks 
 facts); fine-tune when it must behave differently and consistently, and only with enough consistent examples
 (50 at the very least, 100-1,000+ recommended) and an evaluation set. Every reason and warning names its basis:
 "answer:<question id>", "data:<report.json field>" or, when a bake-off was run (`tunewise eval`), "eval:<metric>":
-the measurement confirms or overturns the rules' path (advisor/measured.py). `would_change` is computed, not
+the measurement confirms or overturns the rules' path (advisor/bakeoff_verdict.py). `would_change` is computed, not
 written: each candidate change of the inputs is run through the same rules and listed only if it changes the path.
 """
 
@@ -403,7 +403,7 @@ def _decide_measured(v: dict[str, Any], ev: Evidence | None, prices: Prices, bak
     d = _decide(v, ev, prices)
     if bakeoff is None:
         return d
-    from advisor.measured import apply_bakeoff
+    from advisor.bakeoff_verdict import apply_bakeoff
 
     m = apply_bakeoff(d.path, bakeoff, d.knowledge, d.blocked[0].text if d.blocked else None)
     notes = d.notes + m.notes

@@ -56,7 +56,7 @@ def embedder(cache: Path | None = None):
 def reference_threshold() -> float:
     """The pipeline's default near-duplicate threshold if it exposes one, else REFERENCE_THRESHOLD."""
     try:
-        from curation.pipeline import CurateConfig
+        from curation.curate import CurateConfig
 
         for name in ("dedupe_threshold", "near_duplicate_threshold", "threshold", "similarity_threshold"):
             value = getattr(CurateConfig(), name, None)
@@ -381,7 +381,7 @@ def measure_raw_encode(n: int, cache: Path) -> dict:
     """Raw SentenceTransformer.encode of each example's full text (model load timed separately)."""
     from sentence_transformers import SentenceTransformer
 
-    from curation.models import resolve_embedder
+    from curation.model_sources import resolve_embedder
 
     texts = ["\n".join(m["content"] for m in ex.messages) for ex in squad_chat_examples(n)]
     start = time.perf_counter()
@@ -399,8 +399,8 @@ def measure_raw_views(n: int, cache: Path) -> dict:
     """Raw encode of exactly the texts curate() embeds (boilerplate-stripped inputs and outputs, unique)."""
     from sentence_transformers import SentenceTransformer
 
-    from curation.models import resolve_embedder
-    from curation.pipeline import build_views
+    from curation.curate import build_views
+    from curation.model_sources import resolve_embedder
 
     views = build_views(squad_chat_examples(n))
     texts = list(dict.fromkeys(views.inputs + views.outputs))
@@ -415,7 +415,7 @@ def measure_raw_views(n: int, cache: Path) -> dict:
 
 def measure_pipeline(n: int, cache: Path) -> dict:
     """tunewise's whole curation pipeline (cold or warm depending on what is already in `cache`)."""
-    from curation.pipeline import CurateConfig, curate
+    from curation.curate import CurateConfig, curate
 
     examples = squad_chat_examples(n)
     start = time.perf_counter()

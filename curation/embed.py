@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from curation.errors import CancelledError, ModelError, TunewiseError
-from curation.models import cache_root, model_fingerprint, resolve_embedder
+from curation.model_sources import cache_root, model_fingerprint, resolve_embedder
 from curation.safe_read import check_regular_file, read_text_limited
 
 Progress = Callable[[int, int], None]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from curation.pipeline import CurationResult
+from curation.curate import CurationResult
 from curation.tokens import estimate_cost, load_pricing, summarise
 
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from curation.errors import DataError, ModelError
 from curation.example import Example
-from curation.models import TokenizerInfo
+from curation.model_sources import TokenizerInfo
 from curation.safe_read import CONFIG_LIMIT, read_json_file
 
 

@@ -31,6 +31,6 @@ def embedder(isolated_cache):
 @pytest.fixture(scope="session")
 def tokenizer(isolated_cache):
     """The packaged SmolLM2 tokenizer with its chat template (real)."""
-    from curation.models import load_tokenizer
+    from curation.model_sources import load_tokenizer
 
     return load_tokenizer()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from curation.errors import ModelError
-from curation.models import DEFAULT_GENERATOR, cache_root, default_generator_gguf, resolve_model
+from curation.model_sources import DEFAULT_GENERATOR, cache_root, default_generator_gguf, resolve_model
 
 # The packaged model's hub id, written into adapter configs so the adapter also loads outside tunewise.
 DEFAULT_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"

@@ -198,7 +198,7 @@ def build_prompt(
     """Cluster the examples' inputs and build the few-shot prompt (see the module docstring)."""
     from curation.cluster import cluster_embeddings
     from curation.embed import Embedder
-    from curation.models import load_tokenizer
+    from curation.model_sources import load_tokenizer
 
     config = config or PromptConfig()
     if not examples:
@@ -226,7 +226,7 @@ def build_prompt(
 
 def load_examples(paths: Sequence[str | Path], skip_invalid: bool = False) -> list[Example]:
     """Examples from data files, or from a curation output folder's train.jsonl (its eval split stays unseen)."""
-    from curation.job import InvalidData
+    from curation.curate_files import InvalidData
     from curation.load import load_files
 
     if len(paths) == 1 and Path(paths[0]).is_dir() and (Path(paths[0]) / "train.jsonl").is_file():

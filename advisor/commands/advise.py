@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from advisor.clitools import handle_errors, print_markdown, say
+from advisor.cli_output import handle_errors, print_markdown, say
 
 DEFAULT_ANSWERS = "answers.yaml"
 
@@ -44,8 +44,8 @@ def _evidence(data: str, curated_out: str | None, skip_invalid: bool):
     """Evidence from a curation output folder, or from curating a data file (into curated_out or a temporary folder)."""
     from advisor.evidence import evidence_from_curation_dir
     from advisor.progress import cli_progress
+    from curation.curate_files import run_curation
     from curation.errors import UsageError
-    from curation.job import run_curation
 
     path = Path(data)
     if not path.exists():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from advisor.clitools import handle_errors
+from advisor.cli_output import handle_errors
 
 
 @click.command()

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from advisor.clitools import handle_errors, print_markdown, say
+from advisor.cli_output import handle_errors, print_markdown, say
 
 
 @click.command()
@@ -39,8 +39,8 @@ def curate(data, out_dir, fmt, input_column, output_column, system_column, skip_
     Exit codes: 0 ok, 1 data errors (nothing written unless --skip-invalid), 2 usage.
     """
     from advisor.progress import cli_progress
-    from curation.job import run_curation
-    from curation.pipeline import CurateConfig
+    from curation.curate import CurateConfig
+    from curation.curate_files import run_curation
 
     config = CurateConfig(
         threshold=threshold, review_threshold=review_threshold, conflict_threshold=conflict_threshold, policy=policy, eval_fraction=eval_fraction, seed=seed,

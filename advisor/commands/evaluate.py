@@ -6,7 +6,7 @@ import json
 
 import click
 
-from advisor.clitools import handle_errors, plain, print_renderable, say
+from advisor.cli_output import handle_errors, plain, print_renderable, say
 
 
 def _names(value: str | None) -> list[str] | None:

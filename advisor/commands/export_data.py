@@ -6,7 +6,7 @@ import json
 
 import click
 
-from advisor.clitools import handle_errors
+from advisor.cli_output import handle_errors
 
 
 @click.command("export-data")

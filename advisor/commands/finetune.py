@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from advisor.clitools import handle_errors, plain_warning, say
+from advisor.cli_output import handle_errors, plain_warning, say
 
 # Options that, given explicitly with --resume, override the run's saved settings (others are fixed by the run).
 _RESUME_OVERRIDES = ("epochs", "max_steps")

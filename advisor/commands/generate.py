@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from advisor.clitools import handle_errors, say
+from advisor.cli_output import handle_errors, say
 
 
 def _conversations(path: Path) -> tuple[list[dict], list[list[dict]], list[str | None]]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from advisor.clitools import handle_errors
+from advisor.cli_output import handle_errors
 
 
 def _examples_option(value: str) -> int | None:

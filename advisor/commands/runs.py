@@ -6,7 +6,7 @@ import json
 
 import click
 
-from advisor.clitools import handle_errors, plain, print_renderable, say
+from advisor.cli_output import handle_errors, plain, print_renderable, say
 
 _PROJECT = click.option("--project", default=".", show_default=True, type=click.Path(file_okay=False), help="Project folder holding runs/.")
 

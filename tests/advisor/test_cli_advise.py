@@ -32,7 +32,7 @@ def _write_answers(path: Path, values: dict) -> Path:
 @pytest.fixture(scope="module")
 def curated_small(tmp_path_factory, embedder):
     """tests/fixtures/small_chat.jsonl curated once (real embedder and tokenizer)."""
-    from curation.job import run_curation
+    from curation.curate_files import run_curation
 
     job = run_curation([str(SMALL)], tmp_path_factory.mktemp("curated-small"), embedder=embedder)
     return job.out_dir
@@ -41,7 +41,7 @@ def curated_small(tmp_path_factory, embedder):
 @pytest.fixture(scope="module")
 def curated_sample(tmp_path_factory, embedder):
     """The first 80 Northwind conversations curated once (the whole demo set takes too long to embed in a unit test)."""
-    from curation.job import run_curation
+    from curation.curate_files import run_curation
 
     folder = tmp_path_factory.mktemp("curated-sample")
     head = folder / "head.jsonl"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from advisor import clitools
+from advisor import cli_output
 from advisor.cli import cli
 
 SMALL = Path(__file__).parent.parent / "fixtures" / "small_chat.jsonl"
@@ -47,7 +47,7 @@ def test_reports_to_a_pipe_are_their_markdown_source(monkeypatch):
     buffer = io.StringIO()
     monkeypatch.setattr("sys.stdout", buffer)
     text = "# Title [bold]not markup[/bold]\n\n" + "word " * 200 + "\n"
-    clitools.print_markdown(text)
+    cli_output.print_markdown(text)
     assert buffer.getvalue() == text
 
 
@@ -55,7 +55,7 @@ def test_messages_to_a_pipe_are_never_wrapped(monkeypatch):
     buffer = io.StringIO()
     monkeypatch.setattr("sys.stderr", buffer)
     monkeypatch.setenv("COLUMNS", "20")
-    clitools.say("x" * 300, " [red]kept[/red] ", ("styled", "bold"))
+    cli_output.say("x" * 300, " [red]kept[/red] ", ("styled", "bold"))
     assert buffer.getvalue() == "x" * 300 + " [red]kept[/red] styled\n"
 
 
@@ -65,5 +65,5 @@ def test_a_terminal_gets_soft_wrapping(monkeypatch):
             return True
 
     monkeypatch.setattr("sys.stdout", Tty())
-    console = clitools.make_console()
+    console = cli_output.make_console()
     assert console.soft_wrap is True

@@ -38,9 +38,9 @@ def _tripwire(what: str):
 def no_models(monkeypatch):
     """Loading the tokenizer or the embedder fails the test: every error here must come before them."""
     import curation.embed
-    import curation.models
+    import curation.model_sources
 
-    monkeypatch.setattr(curation.models, "load_tokenizer", _tripwire("load_tokenizer"))
+    monkeypatch.setattr(curation.model_sources, "load_tokenizer", _tripwire("load_tokenizer"))
     monkeypatch.setattr(curation.embed.Embedder, "model", property(_tripwire("the embedding model")))
 
 
@@ -134,9 +134,9 @@ def test_file_over_the_size_limit(tmp_path: Path, good: Path, monkeypatch) -> No
 @pytest.fixture
 def no_reading(monkeypatch):
     """Reading the inputs fails the test: the output folder must be checked first."""
-    import curation.job
+    import curation.curate_files
 
-    monkeypatch.setattr(curation.job, "load_files", _tripwire("reading the inputs"))
+    monkeypatch.setattr(curation.curate_files, "load_files", _tripwire("reading the inputs"))
 
 
 def test_out_whose_parent_is_a_file(tmp_path: Path, good: Path, no_reading) -> None:
@@ -245,19 +245,19 @@ def _tiny_result():
 
 
 def test_disk_full_while_writing_is_a_message_and_changes_nothing(tmp_path: Path, monkeypatch) -> None:
-    import curation.job
+    import curation.curate_files
 
     out = tmp_path / "out"
     out.mkdir()
     (out / "clean.jsonl").write_text("earlier run\n")
-    monkeypatch.setattr(curation.job, "output_texts", lambda *a: {"clean.jsonl": "new\n", "report.md": "# new\n"})
+    monkeypatch.setattr(curation.curate_files, "output_texts", lambda *a: {"clean.jsonl": "new\n", "report.md": "# new\n"})
 
     def full(self, *args, **kwargs):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self))
 
     monkeypatch.setattr(Path, "write_text", full)
     with pytest.raises(UsageError) as err:
-        curation.job.write_outputs(out, *_tiny_result())
+        curation.curate_files.write_outputs(out, *_tiny_result())
     monkeypatch.undo()
     assert str(out) in err.value.message and "No space left" in err.value.message and "Nothing there was changed" in err.value.message
     assert "disk space" in err.value.hint
@@ -266,13 +266,13 @@ def test_disk_full_while_writing_is_a_message_and_changes_nothing(tmp_path: Path
 
 
 def test_out_replaced_by_a_file_before_writing_is_a_message(tmp_path: Path, monkeypatch) -> None:
-    import curation.job
+    import curation.curate_files
 
     out = tmp_path / "out"
     out.write_text("a file now")
-    monkeypatch.setattr(curation.job, "output_texts", lambda *a: {"clean.jsonl": "new\n"})
+    monkeypatch.setattr(curation.curate_files, "output_texts", lambda *a: {"clean.jsonl": "new\n"})
     with pytest.raises(UsageError) as err:
-        curation.job.write_outputs(out, *_tiny_result())
+        curation.curate_files.write_outputs(out, *_tiny_result())
     assert str(out) in err.value.message and out.read_text() == "a file now"
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from curation.curate import CurateConfig, curate
 from curation.load import load_files
-from curation.pipeline import CurateConfig, curate
 
 SAMPLE = Path(__file__).parents[2] / "samples" / "support"
 TRUTH = json.loads((SAMPLE / "truth.json").read_text())

@@ -203,7 +203,7 @@ def test_metrics_lines_that_are_not_rows_are_skipped(project):
     rows = runs.read_metrics(run_dir)
     assert [r["step"] for r in rows] == [1, 3, 4]
 
-    from advisor.runview import TrainingMonitor
+    from advisor.tui.run_format import TrainingMonitor
     from training.finetune import _trim_metrics
 
     _trim_metrics(run_dir, 3)

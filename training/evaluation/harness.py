@@ -317,7 +317,7 @@ def eval_set_changed(bakeoff: Bakeoff) -> bool:
 
 
 def _model_fingerprint(source: str) -> str:
-    from curation.models import model_fingerprint
+    from curation.model_sources import model_fingerprint
 
     return model_fingerprint(source)
 

@@ -24,8 +24,8 @@ from textual.widgets import (
     TabPane,
 )
 
-from advisor.evalview import eval_config, overall_fraction, split_bold, stage_label
 from advisor.project import shown_path
+from advisor.tui.bakeoff_format import eval_config, overall_fraction, split_bold, stage_label
 from advisor.tui.screens.base import PaletteCommand, StepScreen
 from advisor.tui.widgets.bakeoff_diff import ExampleDiff
 from advisor.tui.widgets.bakeoff_tables import ExampleTable, SummaryTable

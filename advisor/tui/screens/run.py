@@ -9,7 +9,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static, TabbedContent, TabPane
 
 from advisor.project import RunPlan, run_plan
-from advisor.runview import tab_for_path
+from advisor.tui.run_format import tab_for_path
 from advisor.tui.screens.base import PaletteCommand, StepScreen
 from advisor.tui.widgets.finetune_panel import FinetunePanel
 from advisor.tui.widgets.prompt_panel import PromptPanel

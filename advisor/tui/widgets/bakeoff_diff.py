@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Label, Select, Static
 
-from advisor.evalview import Token, coverage, word_diff
+from advisor.tui.bakeoff_format import Token, coverage, word_diff
 
 MISSING_STYLE = "bold black on yellow"  # reference words the output misses
 EXTRA_STYLE = "bold white on dark_red"  # output words that are not in the reference (added or changed)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 
-from advisor.evalview import example_rows, summary_columns, summary_rows
+from advisor.tui.bakeoff_format import example_rows, summary_columns, summary_rows
 from advisor.tui.widgets.plain import PlainTable
 
 if TYPE_CHECKING:

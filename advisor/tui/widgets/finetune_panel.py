@@ -15,7 +15,7 @@ from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.widgets import Button, DataTable, Input, Label, ProgressBar, Sparkline, Static
 
 from advisor.project import curated_examples, shown_path
-from advisor.runview import (
+from advisor.tui.run_format import (
     FORM_FIELDS,
     TRAIN_STAGES,
     Throttle,

@@ -73,7 +73,7 @@ class StagedProgress(ProgressPanel):
 
     def report(self, stage: str, done: int, total: int) -> None:
         """One progress(stage, done, total) callback from the library."""
-        from advisor.runview import stage_position
+        from advisor.tui.run_format import stage_position
 
         label, position = stage_position(self.stages, stage, done, total)
         self.query_one("#bar", ProgressBar).update(progress=position)

@@ -14,7 +14,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, DataTable, Select, Static, TextArea
 
 from advisor.project import curated_examples, shown_path
-from advisor.runview import (
+from advisor.tui.run_format import (
     PROMPT_STAGES,
     Throttle,
     messages_text,
@@ -150,7 +150,7 @@ class PromptPanel(VerticalScroll):
     @work(thread=True, exclusive=True, exit_on_error=False, group="prompt")
     def build(self, folder, cancel: threading.Event) -> None:
         """build_prompt on the train split with the app's embedder, save it, count each example's tokens."""
-        from curation.models import load_tokenizer
+        from curation.model_sources import load_tokenizer
         from training.prompting import (
             PromptConfig,
             build_prompt,

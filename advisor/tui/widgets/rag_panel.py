@@ -14,7 +14,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, DataTable, Input, Select, Static
 
 from advisor.project import shown_path
-from advisor.runview import (
+from advisor.tui.run_format import (
     RAG_STAGES,
     Throttle,
     answer_text,

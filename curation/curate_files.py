@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from curation.curate import CurateConfig, CurationResult, Progress, curate
 from curation.errors import DataError, UsageError
 from curation.files import check_output_dir, output_error
 from curation.jsonl import dumps_lines
 from curation.load import LoadResult, Rejected, load_files
-from curation.pipeline import CurateConfig, CurationResult, Progress, curate
 from curation.report import build_report, render_markdown
 from curation.validate import Problem
 
@@ -80,7 +80,7 @@ def run_curation(
     embedder=None,
 ) -> JobResult:
     """Load and validate the files, curate the valid examples, write every output into out_dir."""
-    from curation.models import load_tokenizer
+    from curation.model_sources import load_tokenizer
 
     config = config or CurateConfig()
     out = Path(out_dir)

@@ -135,7 +135,7 @@ def curate(
 ) -> CurationResult:
     """Run the whole curation on validated examples; nothing here writes files."""
     from curation.embed import Embedder
-    from curation.models import load_tokenizer
+    from curation.model_sources import load_tokenizer
     from curation.tokens import count_tokens
 
     config = config or CurateConfig()

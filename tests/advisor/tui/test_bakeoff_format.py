@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from advisor.evalview import (
+from advisor.tui.bakeoff_format import (
     coverage,
     eval_config,
     example_rows,
@@ -145,7 +145,7 @@ def test_example_rows_put_the_largest_spread_first():
 
 
 def test_model_loading_has_a_label_and_never_moves_the_bar_back():
-    from advisor.evalview import overall_fraction, stage_label
+    from advisor.tui.bakeoff_format import overall_fraction, stage_label
 
     assert stage_label("load model", 0, 1) == "Loading the model"
     assert stage_label("load model + r1", 0, 1) == "Loading the model with adapter r1"

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from advisor.runview import (
+from advisor.tui.run_format import (
     FORM_FIELDS,
     PROMPT_STAGES,
     Throttle,

@@ -8,8 +8,8 @@ import string
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from curation.curate_files import run_curation
 from curation.errors import DataError
-from curation.job import run_curation
 
 words = st.text(alphabet=string.ascii_letters + " 0123456789?!.,'é", min_size=1, max_size=40).filter(str.strip)
 chat = st.builds(
