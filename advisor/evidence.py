@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from curation import split_files
 from curation.errors import DataError, TunewiseError
 from curation.safe_read import check_regular_file, data_limit, read_json_file
 
@@ -218,12 +219,12 @@ def evidence_from_curation_dir(path: str | Path) -> Evidence:
     limit is refused, and a parse or shape failure is a DataError naming the file.
     """
     folder = Path(path)
-    report_path = folder / "report.json"
+    report_path = folder / split_files.REPORT_JSON
     if not os.path.lexists(report_path):
         raise DataError(f"No report.json in {folder}.", "Point --data at a data file, or at a folder written by `tunewise curate`.")
     report = read_json_file(report_path, "curation report", data_limit(), "Run `tunewise curate` again to rewrite it.")
     evidence = evidence_from_report(report, source=str(folder), where=str(report_path))
-    clean = folder / "clean.jsonl"
+    clean = folder / split_files.CLEAN
     try:
         check_regular_file(clean, "curated examples file")
         if clean.stat().st_size <= data_limit():

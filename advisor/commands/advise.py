@@ -10,8 +10,10 @@ from pathlib import Path
 import click
 
 from advisor.cli_output import handle_errors, print_markdown, say
+from advisor.project.layout import ANSWERS
+from curation import split_files
 
-DEFAULT_ANSWERS = "answers.yaml"
+DEFAULT_ANSWERS = ANSWERS
 
 
 def ask_questions(answers, only_missing: bool = True) -> int:
@@ -51,7 +53,7 @@ def _evidence(data: str, curated_out: str | None, skip_invalid: bool):
     if not path.exists():
         raise UsageError(f"--data {data}: no such file or folder.", "Give a data file (.jsonl, .json, .csv) or a `tunewise curate` output folder.")
     if path.is_dir():
-        if not (path / "report.json").is_file():
+        if not (path / split_files.REPORT_JSON).is_file():
             raise UsageError(f"--data {data} is a folder without report.json.",
                              "Give a data file, or a folder written by `tunewise curate`.")
         return evidence_from_curation_dir(path)
@@ -66,22 +68,15 @@ def _evidence(data: str, curated_out: str | None, skip_invalid: bool):
 
 def _bakeoff(eval_path: str | None, data: str | None):
     """The bake-off named by --eval (a bake-off or project folder), else the latest one of --data's project."""
-    from training.evaluation.results import latest_bakeoff, load_current_bakeoff
+    from advisor.project.bakeoff import bakeoff_at, latest_bakeoff
 
     if eval_path:
-        folder = Path(eval_path)
-        if not (folder / "summary.json").is_file():
-            folder = latest_bakeoff(folder)
-            if folder is None:
-                from curation.errors import UsageError
-
-                raise UsageError(f"--eval {eval_path}: no bake-off there.", f"Run one first: tunewise eval {eval_path}")
-        return load_current_bakeoff(folder)
+        return bakeoff_at(eval_path)
     if data and Path(data).is_dir():
-        for project in (Path(data), Path(data).parent):
-            folder = latest_bakeoff(project)
-            if folder is not None:
-                return load_current_bakeoff(folder)
+        for project in (Path(data), Path(data).parent):  # a project folder, or its curated/ folder
+            found = latest_bakeoff(project)
+            if found is not None:
+                return found
     return None
 
 
@@ -104,7 +99,7 @@ def advise(answers_path, data, curated_out, skip_invalid, report_path, ask, save
     """
     from advisor.interview import Answers, load_answers
     from advisor.interview import save_answers as write_answers
-    from advisor.recommend import recommend
+    from advisor.project.advice import advise_on
     from advisor.report import render_markdown, report_json
     from curation.errors import UsageError
     from curation.files import write_text_atomic
@@ -130,7 +125,7 @@ def advise(answers_path, data, curated_out, skip_invalid, report_path, ask, save
         say(f"Saved answers to {save_answers}")
     evidence = _evidence(data, curated_out, skip_invalid) if data else None
     bakeoff = _bakeoff(eval_path, data)
-    rec = recommend(answers, evidence, bakeoff=bakeoff)
+    rec = advise_on(answers, evidence, bakeoff).recommendation
     if rec.missing:
         say((f"{len(rec.missing)} key question(s) unanswered", "yellow"), f" ({', '.join(rec.missing)}): the confidence is "
             f"lowered. Answer them in {answers_path or DEFAULT_ANSWERS}, or run on a terminal to be asked.")

@@ -7,11 +7,13 @@ import json
 import click
 
 from advisor.cli_output import handle_errors, print_markdown, say
+from advisor.project.layout import CURATED
+from curation import split_files
 
 
 @click.command()
 @click.argument("data", nargs=-1, required=True, type=click.Path())
-@click.option("--out", "out_dir", default="curated", show_default=True, type=click.Path(file_okay=False), help="Output folder (created; inputs are never modified).")
+@click.option("--out", "out_dir", default=CURATED, show_default=True, type=click.Path(file_okay=False), help="Output folder (created; inputs are never modified).")
 @click.option("--format", "fmt", type=click.Choice(["chat", "completion", "alpaca", "sharegpt", "csv"]), help="Input format (default: detected per file).")
 @click.option("--input-column", help="CSV/TSV column holding the input.")
 @click.option("--output-column", help="CSV/TSV column holding the expected output.")
@@ -54,6 +56,6 @@ def curate(data, out_dir, fmt, input_column, output_column, system_column, skip_
         click.echo(json.dumps(job.report, indent=2, ensure_ascii=False))
         return
     if job.loaded.problems:
-        say(f"Skipped {len(job.loaded.rejected)} invalid record(s); see {job.out_dir / 'rejected.jsonl'}")
-    print_markdown((job.out_dir / "report.md").read_text(encoding="utf-8"))
+        say(f"Skipped {len(job.loaded.rejected)} invalid record(s); see {job.out_dir / split_files.REJECTED}")
+    print_markdown((job.out_dir / split_files.REPORT_MD).read_text(encoding="utf-8"))
     say(f"Wrote {', '.join(sorted(p.name for p in job.out_dir.iterdir() if p.is_file()))} to {job.out_dir}/", err=False)

@@ -40,15 +40,15 @@ def evaluate(project, data, candidates, metrics, primary, regex, schema, limit, 
     import threading
 
     from advisor.progress import cli_progress
+    from advisor.project.bakeoff import run_project_bakeoff
     from training.evaluation.config import EvalConfig
-    from training.evaluation.harness import run_bakeoff
     from training.finetune import cancel_on_sigint
 
     config = EvalConfig(candidates=_names(candidates), metrics=_names(metrics), primary=primary, regex=regex,
                         schema=schema, limit=limit, max_new_tokens=max_new_tokens, batch_size=batch_size, model=model)
     with cancel_on_sigint(threading.Event()) as cancel, cli_progress() as progress:
-        bakeoff = run_bakeoff(project, config, data=data, out_dir=out_dir, progress=progress, cancel=cancel,
-                              index_dir=index_dir)
+        bakeoff = run_project_bakeoff(project, config, data=data, out_dir=out_dir, index_dir=index_dir,
+                                      progress=progress, cancel=cancel)
     if as_json:
         click.echo(json.dumps(bakeoff.to_dict(), indent=2, ensure_ascii=False))
         return
@@ -59,6 +59,7 @@ def _print_table(bakeoff) -> None:
     from rich.table import Table
 
     from training.evaluation.report import fmt_interval, verdict_line
+    from training.evaluation.results import MARKDOWN_FILE, OUTPUTS_FILE, SUMMARY_FILE
 
     table = Table(title=plain(f"{bakeoff.examples} held-out examples — {bakeoff.primary} decides"), title_justify="left")
     table.add_column("candidate")
@@ -72,4 +73,4 @@ def _print_table(bakeoff) -> None:
     say(verdict_line(bakeoff).replace("**", ""), err=False)
     for reason in bakeoff.metric_reasons:
         say((f"• {reason[0].upper()}{reason[1:]}.", "dim"), err=False)
-    say(f"Wrote {bakeoff.folder}/ (outputs.jsonl, summary.json, summary.md) in {bakeoff.seconds:.0f} s.", err=False)
+    say(f"Wrote {bakeoff.folder}/ ({OUTPUTS_FILE}, {SUMMARY_FILE}, {MARKDOWN_FILE}) in {bakeoff.seconds:.0f} s.", err=False)

@@ -10,9 +10,6 @@ import click
 
 from advisor.cli_output import handle_errors, plain_warning, say
 
-# Options that, given explicitly with --resume, override the run's saved settings (others are fixed by the run).
-_RESUME_OVERRIDES = ("epochs", "max_steps")
-
 
 def project_for(data: str, project: str | None) -> Path:
     """Where runs go: --project, else the project folder given as DATA, else the current folder."""
@@ -49,40 +46,33 @@ def project_for(data: str, project: str | None) -> Path:
 @handle_errors
 def finetune(ctx, data, model, name, project, resume, epochs, max_steps, rank, alpha, dropout, target_modules, learning_rate,
              batch_size, grad_accum, eval_steps, patience, max_length, packing, precision, seed, eval_fraction, as_json) -> None:
-    """Fine-tune a LoRA adapter on PROJECT (a curated folder) or a JSONL data file.
+    """Fine-tune a LoRA adapter on PROJECT (its current split: export/ when newer than curated/), a curated folder or a data file.
 
     Ctrl-C saves a checkpoint and exits (code 130); run again with --resume to continue.
     Exit codes: 0 done (or early-stopped), 1 data/model error, 2 usage, 130 interrupted.
     """
     import threading
 
-    from curation.errors import UsageError
-    from training import runs
+    from advisor.project.finetune import finetune_run, resume_target, runs_folder
+    from advisor.project.layout import Layout
     from training.finetune import cancel_on_sigint, load_training_data
-    from training.finetune import finetune as run_finetune
     from training.lora_config import LoraSettings
 
-    root = runs.runs_root(project_for(data, project))
-    if resume and not name:
-        unfinished = [r for r in runs.list_runs(root.parent) if r.status in ("running", "interrupted")]
-        if not unfinished:
-            raise UsageError(f"No unfinished run to resume in {root}.", "Pass --name, or start a new run without --resume.")
-        name = unfinished[-1].name
-    name = runs.validate_run_name(name or runs.new_run_name())
-    training_data = load_training_data(data, eval_fraction=eval_fraction, seed=seed)
-    if resume and (root / name / runs.SETTINGS_FILE).exists():
-        saved = runs.read_settings(root / name)
-        explicit = {k: v for k, v in (("epochs", epochs), ("max_steps", max_steps))
-                    if ctx.get_parameter_source(k) == click.core.ParameterSource.COMMANDLINE}
-        settings = LoraSettings.from_dict(saved | explicit)
-    else:
-        settings = LoraSettings(
-            model=model, rank=rank, alpha=alpha, dropout=dropout,
-            target_modules=[m.strip() for m in target_modules.split(",") if m.strip()] if target_modules else None,
-            learning_rate=learning_rate, epochs=epochs, max_steps=max_steps, batch_size=batch_size, grad_accum=grad_accum,
-            eval_steps=eval_steps, early_stopping_patience=patience,
-            max_length=max_length or training_data.max_tokens or 2048, packing=packing, precision=precision, seed=seed,
-        )
+    folder = project_for(data, project)
+    root = runs_folder(folder)
+    name = resume_target(folder, name, resume)
+    split = Layout(Path(data)).current_split() if Path(data).is_dir() else None  # a project: its current split
+    training_data = load_training_data(split or data, eval_fraction=eval_fraction, seed=seed)
+    # --resume keeps the run's saved settings except --epochs/--max-steps given here (advisor.project.finetune's rule)
+    given = {p for p in ("epochs", "max_steps") if ctx.get_parameter_source(p) == click.core.ParameterSource.COMMANDLINE}
+    given |= {"max_length"} if max_length else set()
+    settings = LoraSettings(
+        model=model, rank=rank, alpha=alpha, dropout=dropout,
+        target_modules=[m.strip() for m in target_modules.split(",") if m.strip()] if target_modules else None,
+        learning_rate=learning_rate, epochs=epochs, max_steps=max_steps, batch_size=batch_size, grad_accum=grad_accum,
+        eval_steps=eval_steps, early_stopping_patience=patience,
+        max_length=max_length or LoraSettings.max_length, packing=packing, precision=precision, seed=seed,
+    )
     say(f"Fine-tuning on {training_data.source}: {len(training_data.train)} train, {len(training_data.eval)} eval "
         f"-> {root / name}")
     from advisor.progress import progress_bars
@@ -109,7 +99,8 @@ def finetune(ctx, data, model, name, project, resume, epochs, max_steps, rank, a
 
     cancel = threading.Event()
     with cancel_on_sigint(cancel), bar:
-        result = run_finetune(training_data, settings, root / name, resume=resume, progress=progress, cancel=cancel, on_log=on_log)
+        result = finetune_run(training_data, root / name, settings, resume, given, progress=progress, cancel=cancel,
+                              on_log=on_log).result
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
     else:

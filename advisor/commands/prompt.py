@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from advisor.cli_output import handle_errors
+from advisor.project.layout import PROMPT
 
 
 def _examples_option(value: str) -> int | None:
@@ -28,7 +29,7 @@ def prompt() -> None:
 
 @prompt.command()
 @click.argument("data", nargs=-1, required=True, type=click.Path(exists=True))
-@click.option("--out", "out_dir", default="prompt", show_default=True, type=click.Path(file_okay=False), help="Folder for messages.json, prompt.txt and selection.json.")
+@click.option("--out", "out_dir", default=PROMPT, show_default=True, type=click.Path(file_okay=False), help="Folder for messages.json, prompt.txt and selection.json.")
 @click.option("--examples", default="3", show_default=True, help="Few-shot examples, one per cluster of inputs; 'auto' picks the clusters by silhouette and fills the budget.")
 @click.option("--budget", "token_budget", default=1024, show_default=True, type=int, help="Most tokens of the whole prompt in the model's chat template.")
 @click.option("--task", help="Task description for the system prompt.")
@@ -45,14 +46,14 @@ def build(data, out_dir, examples, token_budget, task, answers, model, embedder,
     Exit codes: 0 ok, 1 data errors, 2 usage.
     """
     from advisor.progress import cli_progress
-    from training.prompting import PromptConfig, build_prompt, load_examples, save_prompt
+    from advisor.project.prompt import build_and_save
+    from training.prompting import PromptConfig
 
     config = PromptConfig(examples=_examples_option(examples), token_budget=token_budget, task=task, answers=answers,
                           model=model, embedder=embedder, seed=seed)
-    items = load_examples(data, skip_invalid)
     with cli_progress() as progress:
-        result = build_prompt(items, config, progress=progress)
-    written = save_prompt(result, out_dir, config)
+        built = build_and_save(data, out_dir, config, skip_invalid, progress=progress)
+    result, written = built.prompt, built.files
     if as_json:
         click.echo(json.dumps({**result.to_dict(), "files": [str(p) for p in written]}, indent=2, ensure_ascii=False))
         return
