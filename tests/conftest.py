@@ -34,3 +34,7 @@ def tokenizer(isolated_cache):
     from curation.model_sources import load_tokenizer
 
     return load_tokenizer()
+
+
+# Real OpenAI-compatible servers (transformers serve, and a socket server for the statuses it never sends)
+from tests.servers import served, served_model_dir, status_server  # noqa: E402,F401

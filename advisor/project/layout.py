@@ -11,6 +11,7 @@ A project folder::
     runs/             LoRA runs (training.runs), one folder per run
     index/            the RAG index (training.rag.index)
     prompt/           the few-shot prompt: messages.json, prompt.txt, selection.json (training.prompting)
+    endpoints.yaml    OpenAI-compatible endpoints to compare against (training.endpoints; key variable names only)
     evals/<date>/     bake-offs (training.evaluation); evals/cache/
 
 Names the training layer owns (runs/, evals/, the prompt's files) are imported from it, not spelled again.
@@ -36,6 +37,7 @@ REPORT_JSON = "report.json"
 RUNS = RUNS_DIR
 INDEX = "index"
 PROMPT = "prompt"
+ENDPOINTS = "endpoints.yaml"
 
 
 def holds_split(folder: Path) -> bool:
@@ -97,6 +99,10 @@ class Layout:
     @property
     def prompt(self) -> Path:
         return self.root / PROMPT
+
+    @property
+    def endpoints(self) -> Path:
+        return self.root / ENDPOINTS
 
     @property
     def prompt_messages(self) -> Path:

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+from tests.servers import free_port
 from training.endpoints import Endpoint, EndpointError, EndpointFailure, chat, chat_many, test_connection
 from training.endpoints.failures import FATAL_KINDS
-
-from .conftest import free_port
 
 KEY = "sk-test-0123456789abcdefSECRET"
 MESSAGES = [{"role": "user", "content": "Hello?"}]

@@ -1,5 +1,5 @@
-"""Real servers for the endpoint tests: `transformers serve` with the packaged SmolLM2 on a free localhost port,
-and a tiny `http.server` that answers with the statuses `transformers serve` never sends (401, 429, 404...)."""
+"""Real servers for tests (their fixtures are registered in tests/conftest.py): `transformers serve` with the packaged
+SmolLM2 on a free localhost port, and a tiny `http.server` answering with the statuses `transformers serve` never sends."""
 
 from __future__ import annotations
 
