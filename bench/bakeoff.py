@@ -31,14 +31,15 @@ RUN = "e2e"
 def write_project(root: Path, n_train: int, n_heldout: int) -> None:
     """A tunewise project with curated/train.jsonl and eval.jsonl (every reference of each held-out set: the harness
     groups them and scores each output against its best match, as bench/lora.py does)."""
-    from curation.jsonl import dumps_lines
+    from curation.files import write_jsonl_atomic
+    from curation.split_files import EVAL, TRAIN
 
     train, heldout = split_e2e(n_train, n_heldout)
     curated = root / "curated"
     curated.mkdir(parents=True)
-    (curated / "train.jsonl").write_text(dumps_lines(
+    write_jsonl_atomic(curated / TRAIN, (
         {"id": f"train-{i}", "messages": conversation(a, t)} for i, (a, t) in enumerate(train)))
-    (curated / "eval.jsonl").write_text(dumps_lines(
+    write_jsonl_atomic(curated / EVAL, (
         {"id": f"eval-{i}-{j}", "messages": conversation(a, ref)}
         for i, (a, refs) in enumerate(sorted(heldout.items())) for j, ref in enumerate(refs)))
 
@@ -63,7 +64,8 @@ def write_squad_project(root: Path, n_train: int, n_heldout: int, distractors: i
 
     import _data
 
-    from curation.jsonl import dumps_lines
+    from curation.files import write_jsonl_atomic
+    from curation.split_files import EVAL, TRAIN
 
     paragraphs = [p for p in _data._squad_paragraphs() if p["qas"]]
     random.Random(0).shuffle(paragraphs)
@@ -79,10 +81,10 @@ def write_squad_project(root: Path, n_train: int, n_heldout: int, distractors: i
 
     curated = root / "curated"
     curated.mkdir()
-    (curated / "train.jsonl").write_text(dumps_lines(
+    write_jsonl_atomic(curated / TRAIN, (
         {"id": f"train-{n}", "messages": chat(p["qas"][0]["question"], p["qas"][0]["answers"][0]["text"])}
         for n, p in enumerate(train)))
-    (curated / "eval.jsonl").write_text(dumps_lines(
+    write_jsonl_atomic(curated / EVAL, (
         {"id": f"eval-{n}-{j}", "messages": chat(p["qas"][0]["question"], answer)}
         for n, p in enumerate(held) for j, answer in enumerate(dict.fromkeys(a["text"] for a in p["qas"][0]["answers"]))))
 

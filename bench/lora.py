@@ -169,23 +169,16 @@ def measure_baseline(args: argparse.Namespace, work: Path) -> dict:
 
 
 def rouge_l(candidate: str, references: list[str]) -> float:
-    """ROUGE-L F1 (LCS over lower-cased word tokens), best over the references."""
+    """ROUGE-L F1 (LCS over lower-cased word tokens, punctuation left out), best over the references."""
     import re
+
+    from training.evaluation.metrics import lcs_length
 
     def tokens(text: str) -> list[str]:
         return re.findall(r"\w+", text.lower())
 
     def f1(a: list[str], b: list[str]) -> float:
-        if not a or not b:
-            return 0.0
-        row = [0] * (len(b) + 1)
-        for x in a:
-            prev = 0
-            for j, y in enumerate(b, 1):
-                cur = row[j]
-                row[j] = prev + 1 if x == y else max(row[j], row[j - 1])
-                prev = cur
-        lcs = row[-1]
+        lcs = lcs_length(a, b) if a and b else 0
         return 0.0 if lcs == 0 else 2 * lcs / (len(a) + len(b))
 
     cand = tokens(candidate)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from curation.dedupe import build_index, faiss_threads
+from curation.vectors import build_index, faiss_threads
 
 SILHOUETTE_SAMPLE = 2000  # points used to score each candidate k
 MAX_K = 30

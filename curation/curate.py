@@ -134,7 +134,7 @@ def curate(
     tokenizer=None,
 ) -> CurationResult:
     """Run the whole curation on validated examples; nothing here writes files."""
-    from curation.embed import Embedder
+    from curation.embed import LOAD_STAGE, Embedder
     from curation.model_sources import load_tokenizer
     from curation.tokens import count_tokens
 
@@ -168,7 +168,8 @@ def curate(
 
     embedder = embedder or Embedder(config.embedder, cache_dir=config.cache_dir)
     texts = views.inputs + views.outputs
-    vectors = embedder.encode_long(texts, progress=lambda d, t: report("embed", d, t), cancel=cancel)
+    vectors = embedder.encode_long(texts, progress=lambda d, t: report("embed", d, t), cancel=cancel,
+                                   on_load=lambda d, t: report(LOAD_STAGE, d, t))
     v_in, v_out = vectors[: len(examples)], vectors[len(examples) :]
     step("embed")
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,16 +12,28 @@ from typing import Any
 
 from curation.curate import CurateConfig, CurationResult, Progress, curate
 from curation.errors import DataError, UsageError
-from curation.files import check_output_dir, output_error
+from curation.files import check_output_dir, write_files_atomic
 from curation.jsonl import dumps_lines
 from curation.load import LoadResult, Rejected, load_files
 from curation.report import build_report, render_markdown
+from curation.split_files import (
+    CLEAN,
+    CLUSTERS,
+    EVAL,
+    FLAGS,
+    OUTPUT_FILES,
+    PER_EXAMPLE,
+    REJECTED,
+    REMOVED,
+    REPORT_JSON,
+    REPORT_MD,
+    SETTINGS,
+    TRAIN,
+)
 from curation.validate import Problem
 
-OUTPUT_FILES = (
-    "clean.jsonl", "removed.jsonl", "flags.jsonl", "clusters.json", "train.jsonl", "eval.jsonl",
-    "report.json", "report.md", "settings.json", "per_example.jsonl",
-)
+__all__ = ["OUTPUT_FILES", "InvalidData", "JobResult", "check_context", "output_texts", "per_example_rows",
+           "run_curation", "write_outputs"]
 
 
 class InvalidData(DataError):
@@ -33,7 +43,7 @@ class InvalidData(DataError):
         bad = len({(p.file, p.line) for p in problems})
         super().__init__(
             f"{len(problems)} problem(s) in {bad} of {records} record(s); no output written.",
-            "Fix the lines above, or pass --skip-invalid to continue without them (they go to rejected.jsonl).",
+            f"Fix the lines above, or pass --skip-invalid to continue without them (they go to {REJECTED}).",
         )
         self.problems = problems
 
@@ -87,7 +97,7 @@ def run_curation(
     # Everything that can fail without reading a model is checked first: the output folder (is or can become a
     # writable folder), then the inputs (exist, are regular files, within the size limit; read and validated).
     inputs_resolved = {_real(p) for p in paths}
-    clash = [n for n in (*OUTPUT_FILES, "rejected.jsonl") if _real(out / n) in inputs_resolved]
+    clash = [n for n in (*OUTPUT_FILES, REJECTED) if _real(out / n) in inputs_resolved]
     if _real(out) in inputs_resolved or clash:
         raise UsageError(f"Writing to {out} would overwrite an input ({', '.join(clash) or out}).", "Choose another --out folder.")
     check_output_dir(out)
@@ -122,16 +132,16 @@ def output_texts(result: CurationResult, report: dict[str, Any], rejected: list[
     ids = [e.id for e in examples]
     kept = [examples[i] for i in result.kept]
     files = {
-        "clean.jsonl": dumps_lines(e.to_record() for e in kept),
-        "train.jsonl": dumps_lines(e.to_record() for e in result.train),
-        "eval.jsonl": dumps_lines(e.to_record() for e in result.eval),
-        "removed.jsonl": dumps_lines(
+        CLEAN: dumps_lines(e.to_record() for e in kept),
+        TRAIN: dumps_lines(e.to_record() for e in result.train),
+        EVAL: dumps_lines(e.to_record() for e in result.eval),
+        REMOVED: dumps_lines(
             {"id": ids[r.index], "reason": r.reason, "duplicate_of": ids[r.duplicate_of], "similarity": round(r.similarity, 4),
              "source": examples[r.index].source, "line": examples[r.index].line, **examples[r.index].to_record()}
             for r in result.removals
         ),
-        "flags.jsonl": dumps_lines({"id": ids[f.index], "kind": f.kind, **_with_ids(f.details, ids)} for f in result.flags),
-        "clusters.json": json.dumps(
+        FLAGS: dumps_lines({"id": ids[f.index], "kind": f.kind, **_with_ids(f.details, ids)} for f in result.flags),
+        CLUSTERS: json.dumps(
             {
                 "k": result.clustering.k,
                 "method": result.clustering.method,
@@ -144,13 +154,13 @@ def output_texts(result: CurationResult, report: dict[str, Any], rejected: list[
             },
             indent=2, ensure_ascii=False,
         ),
-        "report.json": json.dumps(report, indent=2, ensure_ascii=False),
-        "report.md": render_markdown(report, result),
-        "settings.json": json.dumps(result.config.to_dict(), indent=2),
-        "per_example.jsonl": dumps_lines(per_example_rows(result)),
+        REPORT_JSON: json.dumps(report, indent=2, ensure_ascii=False),
+        REPORT_MD: render_markdown(report, result),
+        SETTINGS: json.dumps(result.config.to_dict(), indent=2),
+        PER_EXAMPLE: dumps_lines(per_example_rows(result)),
     }
     if rejected:
-        files["rejected.jsonl"] = dumps_lines(r.to_dict() for r in rejected)
+        files[REJECTED] = dumps_lines(r.to_dict() for r in rejected)
     return files
 
 
@@ -185,23 +195,7 @@ def write_outputs(out: Path, result: CurationResult, report: dict[str, Any], rej
     """Write every file to a staging folder first, then move each into place (no half-written outputs).
 
     An OSError (disk full, no permission, a file where the folder should be) becomes a UsageError naming the
-    folder; when it happens while staging, no output file in the folder was changed.
+    folder; when it happens while staging, no output file in the folder was changed. A rejected.jsonl left from
+    an earlier run is deleted when there is none now: it no longer describes these inputs.
     """
-    files = output_texts(result, report, rejected)
-    moved = False
-    staging: Path | None = None
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".tunewise-", dir=out))
-        for name, text in files.items():
-            (staging / name).write_text(text, encoding="utf-8")
-        moved = True
-        for name in files:
-            os.replace(staging / name, out / name)
-        if not rejected and (out / "rejected.jsonl").exists():
-            os.remove(out / "rejected.jsonl")  # left from an earlier run: it no longer describes these inputs
-    except OSError as exc:
-        raise output_error(exc, out, changed=moved) from None
-    finally:
-        if staging is not None:
-            shutil.rmtree(staging, ignore_errors=True)
+    write_files_atomic(out, output_texts(result, report, rejected), stale=() if rejected else (REJECTED,))

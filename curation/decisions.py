@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from curation.errors import DataError
-from curation.files import write_text_atomic
-from curation.jsonl import dumps_lines, json_type, read_jsonl
+from curation.files import write_jsonl_atomic, write_text_atomic
+from curation.jsonl import json_type, read_jsonl
 from curation.safe_read import data_limit, read_json_file
+from curation.split_files import CLEAN, EVAL, REMOVED, TRAIN
 
 DECISIONS = ("keep", "remove")
 _FIX = "Fix or delete the file; it only holds review marks."
@@ -78,10 +79,10 @@ def export_with_decisions(curated: str | Path, decisions: dict[str, str], out_di
     """
     curated = Path(curated)
     out = Path(out_dir) if out_dir else curated / "export"
-    if not os.path.lexists(curated / "clean.jsonl"):
+    if not os.path.lexists(curated / CLEAN):
         raise DataError(f"No curation outputs in {curated}.", "Run `tunewise curate DATA --out DIR` first.")
     clean, removed, evals = (_check_records(read_jsonl(curated / name, "curation output"), curated / name)
-                             for name in ("clean.jsonl", "removed.jsonl", "eval.jsonl"))
+                             for name in (CLEAN, REMOVED, EVAL))
     eval_ids = {r["id"] for r in evals}
     known = {r["id"] for r in clean} | {r["id"] for r in removed}
     unknown = sorted(set(decisions) - known)
@@ -97,8 +98,8 @@ def export_with_decisions(curated: str | Path, decisions: dict[str, str], out_di
     still_removed = [r for r in removed if decisions.get(r["id"]) != "keep"]
     still_removed += [{"id": r["id"], "reason": "curator", "duplicate_of": None, "similarity": None, **r} for r in clean if r["id"] in dropped_ids]
 
-    write_text_atomic(out / "clean.jsonl", dumps_lines(kept))
-    write_text_atomic(out / "train.jsonl", dumps_lines(r for r in kept if r["id"] not in eval_ids))
-    write_text_atomic(out / "eval.jsonl", dumps_lines(r for r in kept if r["id"] in eval_ids))
-    write_text_atomic(out / "removed.jsonl", dumps_lines(still_removed))
+    write_jsonl_atomic(out / CLEAN, kept)
+    write_jsonl_atomic(out / TRAIN, (r for r in kept if r["id"] not in eval_ids))
+    write_jsonl_atomic(out / EVAL, (r for r in kept if r["id"] in eval_ids))
+    write_jsonl_atomic(out / REMOVED, still_removed)
     return ExportSummary(out, len(kept), len(still_removed), [r["id"] for r in restored], sorted(dropped_ids))

@@ -6,14 +6,13 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from curation.vectors import build_index, faiss_threads
+
 POLICIES = ("first", "longest", "central")
-IVF_ABOVE = 50_000  # exact inner-product search below this many vectors, IVF above (faiss wiki guidance)
-SMALL_JOB = 5_000
 
 _NUMBER = re.compile(r"\d{1,3}(?:,\s?\d{3})+(?:\.\d+)?|\d+(?:[.,]\d+)*")  # "89,148" = "89, 148"
 _SPACE = re.compile(r"\s+")
@@ -89,37 +88,6 @@ def exact_duplicate_groups(keys: Sequence[str], priority: Sequence[float] | None
             members = [i for i in items if i != keep]
             groups.append(DuplicateGroup(keep, members, [1.0] * len(members), kind="exact"))
     return sorted(groups, key=lambda g: g.keep)
-
-
-@contextmanager
-def faiss_threads(n_items: int):
-    """One OpenMP thread for small jobs: FAISS's spinning threads slow small searches 5-10x on a busy machine."""
-    import faiss
-
-    before = faiss.omp_get_max_threads()
-    if n_items < SMALL_JOB:
-        faiss.omp_set_num_threads(1)
-    try:
-        yield
-    finally:
-        faiss.omp_set_num_threads(before)
-
-
-def build_index(vectors: np.ndarray, seed: int = 0):
-    """A FAISS inner-product index: exact (flat) for small sets, IVF past IVF_ABOVE vectors."""
-    import faiss
-
-    n, dim = vectors.shape
-    if n <= IVF_ABOVE:
-        index = faiss.IndexFlatIP(dim)
-    else:
-        nlist = int(4 * np.sqrt(n))
-        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
-        rng = np.random.default_rng(seed)
-        index.train(vectors[rng.choice(n, size=min(n, 256 * nlist), replace=False)])
-        index.nprobe = 16
-    index.add(vectors)
-    return index
 
 
 def neighbour_pairs(vectors: np.ndarray, threshold: float, k: int = 20) -> Pairs:

@@ -19,6 +19,7 @@ from curation.model_sources import cache_root, model_fingerprint, resolve_embedd
 from curation.safe_read import check_regular_file, read_text_limited
 
 Progress = Callable[[int, int], None]
+LOAD_STAGE = "load embedder"  # the stage callers report around on_load: the model loads before the first batch
 CHUNK = 2048  # texts per encode call: big enough for length-sorted batching, small enough to checkpoint often
 
 
@@ -149,6 +150,16 @@ class Embedder:
                 ) from exc
         return self._model
 
+    def load(self, on_load: Progress | None = None) -> None:
+        """Load the model now (if it is not yet), reporting (0, 1) before and (1, 1) after to on_load."""
+        if self._model is not None:
+            return
+        if on_load:
+            on_load(0, 1)
+        self.model  # noqa: B018  (the property loads it)
+        if on_load:
+            on_load(1, 1)
+
     @property
     def dimension(self) -> int:
         """Length of each embedding vector."""
@@ -163,8 +174,13 @@ class Embedder:
         texts: Sequence[str],
         progress: Progress | None = None,
         cancel: threading.Event | None = None,
+        on_load: Progress | None = None,
     ) -> np.ndarray:
-        """L2-normalised float32 embeddings of texts, one row each, reusing the cache."""
+        """L2-normalised float32 embeddings of texts, one row each, reusing the cache.
+
+        `progress` gets (done, total) texts; `on_load` gets (0, 1) and (1, 1) around loading the model, when it
+        has to be loaded (seconds) before the first batch can start.
+        """
         keys = [text_key(t) for t in texts]
         unique: dict[str, str] = {}
         for key, text in zip(keys, texts):
@@ -174,6 +190,8 @@ class Embedder:
         computed: dict[str, np.ndarray] = {}
         todo = sorted(unique.items(), key=lambda kv: len(kv[1]))  # similar lengths share a batch: less padding
         total = len(todo)
+        if total and self._model is None:
+            self.load(on_load)
         if progress:
             progress(0, total)
         for start in range(0, total, CHUNK):
@@ -217,6 +235,7 @@ class Embedder:
         window_words: int = 160,
         progress: Progress | None = None,
         cancel: threading.Event | None = None,
+        on_load: Progress | None = None,
     ) -> np.ndarray:
         """Like encode, but a text past the model's window (256 word pieces for MiniLM) is embedded in
         windows of words and averaged, so a difference at its end still counts."""
@@ -231,7 +250,7 @@ class Embedder:
             for start in range(0, len(words), window_words):
                 pieces.append(" ".join(words[start : start + window_words]))
                 owner.append(i)
-        vectors = self.encode(pieces, progress, cancel)
+        vectors = self.encode(pieces, progress, cancel, on_load)
         if len(pieces) == len(texts):
             return vectors
         sums = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)

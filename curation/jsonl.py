@@ -1,4 +1,5 @@
-"""JSON Lines as tunewise writes and reads them: one object per "\\n"-terminated line, UTF-8."""
+"""JSON Lines as tunewise writes and reads them: one object per "\\n"-terminated line, UTF-8; and the one reader
+of the example files tunewise curate writes (train.jsonl, eval.jsonl, clean.jsonl), every record checked."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from curation.errors import DataError
+from curation.example import ROLES, Example
 from curation.safe_read import data_limit, read_text_limited
 
 # json.dumps escapes control characters but not these, which str.splitlines() (and some editors and
@@ -57,16 +59,66 @@ def read_jsonl(path: str | Path, what: str = "JSON Lines file", hint: str | None
     return records
 
 
-def json_type(value: Any) -> str:
-    """The JSON name of a parsed value's type, for messages: object, array, string, number, true/false, null."""
+def read_examples(path: str | Path, what: str = "curated data file", hint: str | None = None) -> list[Example]:
+    """Examples of a JSONL file tunewise wrote (an absent file has none); DataError naming the record that is wrong.
+
+    A record that is not a conversation (no messages, a role that is not system/user/assistant, content that is
+    not text, no assistant reply) is refused here, not deep inside tokenization.
+    """
+    path = Path(path)
+    hint = hint or f"Re-run `tunewise curate DATA --out {path.parent}` to rewrite it."
+    examples = []
+    for n, record in enumerate(read_jsonl(path, what, hint), 1):
+        problem = record_problem(record)
+        if problem:
+            raise DataError(f"{path}: record {n} is not a curated example: {problem}.", hint)
+        examples.append(Example.from_record(record, str(path), n))
+    return examples
+
+
+def record_problem(record: Any) -> str | None:
+    """What is wrong with one curated record ({id, messages, metadata?}), or None."""
+    if not isinstance(record, dict):
+        return "it is not a JSON object"
+    if not isinstance(record.get("id"), (str, int)) or isinstance(record.get("id"), bool):
+        return "its id is missing or not text"
+    messages = record.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return "it has no list of messages"
+    for i, message in enumerate(messages, 1):
+        if not isinstance(message, dict) or message.get("role") not in ROLES or not isinstance(message.get("content"), str):
+            return f"message {i} is not {{role: system|user|assistant, content: text}}"
+    if not any(m["role"] == "assistant" for m in messages):
+        return "it has no assistant reply"
+    if not isinstance(record.get("metadata") or {}, dict):
+        return "its metadata is not a JSON object"
+    return None
+
+
+_TYPE_NAMES = {  # (plain, with an article): "holds a JSON array where …" / "metadata is an array, not …"
+    "object": ("JSON object", "an object"), "array": ("JSON array", "an array"), "string": ("string", "a string"),
+    "boolean": ("true/false", "a boolean"), "number": ("number", "a number"), "null": ("null", "null"),
+}
+
+
+def json_type(value: Any, article: bool = False) -> str:
+    """The JSON name of a parsed value's type, for messages.
+
+    Plain (after "a"): JSON object, JSON array, string, number, true/false, null. With `article`: an object,
+    an array, a string, a number, a boolean, null.
+    """
     if isinstance(value, dict):
-        return "JSON object"
-    if isinstance(value, list):
-        return "JSON array"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, (int, float)):
-        return "number"
-    return "null" if value is None else type(value).__name__
+        kind = "object"
+    elif isinstance(value, list):
+        kind = "array"
+    elif isinstance(value, str):
+        kind = "string"
+    elif isinstance(value, bool):
+        kind = "boolean"
+    elif isinstance(value, (int, float)):
+        kind = "number"
+    elif value is None:
+        kind = "null"
+    else:
+        return type(value).__name__
+    return _TYPE_NAMES[kind][article]

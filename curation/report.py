@@ -6,6 +6,7 @@ from collections import Counter
 from typing import Any
 
 from curation.curate import CurationResult
+from curation.durations import format_duration
 from curation.tokens import estimate_cost, load_pricing, summarise
 
 
@@ -128,12 +129,3 @@ def render_markdown(report: dict[str, Any], result: CurationResult | None = None
 def _short(text: str, n: int = 70) -> str:
     text = " ".join(text.split())
     return text if len(text) <= n else text[: n - 1] + "…"
-
-
-def format_duration(seconds: float) -> str:
-    """Seconds in words a reader takes in at a glance: 45 s, 12 min, 2.5 h."""
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"

@@ -26,10 +26,12 @@ Problem codes (``Problem.code``):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any, NamedTuple
 
 from curation.example import ROLES
+from curation.jsonl import json_type
 
 CODES: dict[str, str] = {
     "invalid_json": "not valid JSON",
@@ -165,7 +167,7 @@ def check_object(value: Any, field: str, what: str) -> list[Issue]:
     return [
         Issue(
             "not_object",
-            f"{what} is {json_type(value)}, not a JSON object",
+            f"{what} is {json_type(value, article=True)}, not a JSON object",
             "each record must be one JSON object {...}"
             if what == "record"
             else f"make each {what} an object {{...}}",
@@ -178,25 +180,34 @@ def check_chat(record: dict[str, Any]) -> list[Issue]:
     """Issues of an OpenAI-style chat record: ``{"messages": [{"role", "content"}, ...]}``."""
     issues = check_keys(record, CHAT_KEYS, "")
     issues += check_id_and_metadata(record)
-    messages = record.get("messages")
-    issues += check_list(messages, "messages", "messages")
-    if not isinstance(messages, list):
+    return issues + check_turn_list(record, "messages", "message", CHAT_MESSAGE_KEYS, "role", {r: r for r in ROLES},
+                                    "content", lambda message, field: check_optional_str(message, "name", field)
+                                    + check_weight(message, field))
+
+
+def check_turn_list(record: dict[str, Any], key: str, item: str, keys, role_key: str, roles: dict[str, str],
+                    text_key: str, extra: Callable[[dict, str], list[Issue]] | None = None) -> list[Issue]:
+    """Issues of a record's list of turns (chat messages, ShareGPT turns): each an object with known keys, a
+    known speaker (`roles` maps it to system/user/assistant) and text, then the order of the speakers."""
+    turns = record.get(key)
+    issues = check_list(turns, key, f"{item}s")
+    if not isinstance(turns, list):
         return issues
-    roles: list[str | None] = []
-    for i, message in enumerate(messages):
-        field = f"messages[{i}]"
-        issues += check_object(message, field, "message")
-        if not isinstance(message, dict):
-            roles.append(None)
+    found: list[str | None] = []
+    for i, turn in enumerate(turns):
+        field = f"{key}[{i}]"
+        issues += check_object(turn, field, item)
+        if not isinstance(turn, dict):
+            found.append(None)
             continue
-        issues += check_keys(message, CHAT_MESSAGE_KEYS, field)
-        role = message.get("role")
-        issues += check_role(role, ROLES, f"{field}.role", "role")
-        roles.append(role if role in ROLES else None)
-        issues += check_text(message, "content", field)
-        issues += check_optional_str(message, "name", field)
-        issues += check_weight(message, field)
-    return issues + check_turns(roles, "messages")
+        issues += check_keys(turn, keys, field)
+        role = turn.get(role_key)
+        issues += check_role(role, tuple(roles), f"{field}.{role_key}", role_key)
+        found.append(roles.get(role) if isinstance(role, str) else None)
+        issues += check_text(turn, text_key, field)
+        if extra is not None:
+            issues += extra(turn, field)
+    return issues + check_turns(found, key)
 
 
 def check_completion(record: dict[str, Any]) -> list[Issue]:
@@ -224,23 +235,7 @@ def check_sharegpt(record: dict[str, Any]) -> list[Issue]:
     issues = check_keys(record, SHAREGPT_KEYS, "")
     issues += check_id_and_metadata(record)
     issues += check_optional_str(record, "system", "")
-    turns = record.get("conversations")
-    issues += check_list(turns, "conversations", "turns")
-    if not isinstance(turns, list):
-        return issues
-    roles: list[str | None] = []
-    for i, turn in enumerate(turns):
-        field = f"conversations[{i}]"
-        issues += check_object(turn, field, "turn")
-        if not isinstance(turn, dict):
-            roles.append(None)
-            continue
-        issues += check_keys(turn, SHAREGPT_TURN_KEYS, field)
-        speaker = turn.get("from")
-        issues += check_role(speaker, tuple(SHAREGPT_ROLES), f"{field}.from", "from")
-        roles.append(SHAREGPT_ROLES.get(speaker) if isinstance(speaker, str) else None)
-        issues += check_text(turn, "value", field)
-    return issues + check_turns(roles, "conversations")
+    return issues + check_turn_list(record, "conversations", "turn", SHAREGPT_TURN_KEYS, "from", SHAREGPT_ROLES, "value")
 
 
 def check_keys(obj: dict[str, Any], allowed: tuple[str, ...], prefix: str) -> list[Issue]:
@@ -264,7 +259,7 @@ def check_id_and_metadata(record: dict[str, Any]) -> list[Issue]:
         issues.append(
             Issue(
                 "bad_id",
-                f"id is {json_type(record['id'])}; it must be a non-empty string or an integer",
+                f"id is {json_type(record['id'], article=True)}; it must be a non-empty string or an integer",
                 "fix the id or drop the field (tunewise then uses the line number)",
                 "id",
             )
@@ -274,7 +269,7 @@ def check_id_and_metadata(record: dict[str, Any]) -> list[Issue]:
         issues.append(
             Issue(
                 "bad_type",
-                f"metadata is {json_type(metadata)}, not a JSON object",
+                f"metadata is {json_type(metadata, article=True)}, not a JSON object",
                 'make metadata an object like {"topic": "billing"}',
                 "metadata",
             )
@@ -302,7 +297,7 @@ def check_list(value: Any, field: str, what: str) -> list[Issue]:
         return [
             Issue(
                 "bad_type",
-                f'"{field}" is {json_type(value)}, not a list',
+                f'"{field}" is {json_type(value, article=True)}, not a list',
                 f'make "{field}" a list of {what}',
                 field,
             )
@@ -330,7 +325,7 @@ def check_role(role: Any, allowed: tuple[str, ...], field: str, key: str) -> lis
     guess = ROLE_GUESSES.get(str(role).lower()) if isinstance(role, str) else None
     if guess in allowed:
         hint = f"did you mean '{guess}'? " + hint
-    shown = repr(role) if isinstance(role, str) else json_type(role)
+    shown = repr(role) if isinstance(role, str) else json_type(role, article=True)
     return [Issue("unknown_role", f"unknown role {shown}", hint, field)]
 
 
@@ -344,7 +339,7 @@ def check_text(obj: dict[str, Any], key: str, prefix: str) -> list[Issue]:
         return [
             Issue(
                 "bad_type",
-                f'"{key}" is {json_type(value)}, not a string',
+                f'"{key}" is {json_type(value, article=True)}, not a string',
                 f'make "{key}" a plain string',
                 field,
             )
@@ -364,7 +359,7 @@ def check_optional_str(obj: dict[str, Any], key: str, prefix: str) -> list[Issue
         return [
             Issue(
                 "bad_type",
-                f'"{key}" is {json_type(value)}, not a string',
+                f'"{key}" is {json_type(value, article=True)}, not a string',
                 f'make "{key}" a string or drop it',
                 field,
             )
@@ -437,20 +432,3 @@ def check_turns(roles: list[str | None], field: str) -> list[Issue]:
 def join(prefix: str, key: str) -> str:
     """Dotted field path."""
     return f"{prefix}.{key}" if prefix else key
-
-
-def json_type(value: Any) -> str:
-    """The JSON name of a Python value's type, with an article."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__

@@ -22,6 +22,9 @@ from typing import Any
 
 from curation.errors import CancelledError, DataError, ModelError, TunewiseError, UsageError
 from curation.example import Example
+from curation.files import staged_folder
+from curation.jsonl import read_examples
+from curation.split_files import EVAL, SETTINGS, TRAIN
 from training import runs
 from training.chat_data import ChatCollator, kept_logits_loss, tokenize_examples
 from training.lora_config import LoraSettings, detect_target_modules
@@ -65,14 +68,15 @@ def load_training_data(path: str | Path, eval_fraction: float = 0.1, seed: int =
     """A project / curation folder (curated/train.jsonl or train.jsonl + eval.jsonl), or one data file split here."""
     path = Path(path)
     if path.is_dir():
-        folder = next((d for d in (path / "curated", path) if (d / "train.jsonl").exists()), None)
+        folder = next((d for d in (path / "curated", path) if (d / TRAIN).exists()), None)
         if folder is None:
-            raise UsageError(f"No curated data in {path} (looked for curated/train.jsonl and train.jsonl).",
+            raise UsageError(f"No curated data in {path} (looked for curated/{TRAIN} and {TRAIN}).",
                              f"Run `tunewise curate DATA --out {path / 'curated'}` first, or pass a data file.")
-        train, evals = _read_records(folder / "train.jsonl"), _read_records(folder / "eval.jsonl")
+        hint = f"Re-run `tunewise curate DATA --out {folder}` to rewrite it."
+        train, evals = read_examples(folder / TRAIN, hint=hint), read_examples(folder / EVAL, hint=hint)
         return TrainingData(train, evals, str(folder), _curated_max_tokens(folder))
     if not path.exists():
-        raise UsageError(f"{path} does not exist.", "Pass a project folder (with curated/train.jsonl) or a JSONL data file.")
+        raise UsageError(f"{path} does not exist.", f"Pass a project folder (with curated/{TRAIN}) or a JSONL data file.")
     from curation.load import load_files
     from curation.split import group_split
 
@@ -86,18 +90,11 @@ def load_training_data(path: str | Path, eval_fraction: float = 0.1, seed: int =
     return TrainingData(train, evals, str(path))
 
 
-def _read_records(path: Path) -> list[Example]:
-    """Examples from a JSONL file tunewise wrote (missing file = none), every record checked."""
-    from training.records import read_examples
-
-    return read_examples(path, "curated data file", f"Re-run `tunewise curate DATA --out {path.parent}` to rewrite it.")
-
-
 def _curated_max_tokens(folder: Path) -> int | None:
     """The sequence length curation flagged against (its settings.json), if it recorded one."""
     from curation.safe_read import read_json_file
 
-    path = folder / "settings.json"
+    path = folder / SETTINGS
     if not os.path.lexists(path):
         return None
     hint = f"Re-run `tunewise curate DATA --out {folder}` to rewrite it, or delete it."
@@ -412,22 +409,16 @@ def _trainer(model, settings: LoraSettings, run_dir: Path, device: str, train_se
 
 
 def _save_adapter(model, tokenizer, adapter: Path, model_name: str | None, base_id: str) -> None:
-    """Save the final adapter with the tokenizer (written beside, then moved into place)."""
-    import shutil
-
+    """Save the final adapter with the tokenizer (built beside, then swapped into place)."""
     from training.generate import ADAPTER_META
 
     model.peft_config["default"].base_model_name_or_path = base_id  # so plain peft users know the base model
-    tmp = adapter.with_name(f".{adapter.name}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Could not find a config file")  # offline: the hub id is not reachable
-        model.save_pretrained(str(tmp), safe_serialization=True)
-    tokenizer.save_pretrained(str(tmp))
-    (tmp / ADAPTER_META).write_text(json.dumps({"base_model": model_name, "run": adapter.parent.name}))
-    if adapter.exists():
-        shutil.rmtree(adapter)
-    tmp.rename(adapter)
+    with staged_folder(adapter) as tmp:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Could not find a config file")  # offline: the hub id is not reachable
+            model.save_pretrained(str(tmp), safe_serialization=True)
+        tokenizer.save_pretrained(str(tmp))
+        (tmp / ADAPTER_META).write_text(json.dumps({"base_model": model_name, "run": adapter.parent.name}))
 
 
 def _check_run_folder(run_dir: Path, data: TrainingData, resume: bool) -> Path | None:

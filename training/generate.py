@@ -45,8 +45,9 @@ class Generator:
         stop = _stop_ids(self.model, self.tokenizer)
         sampling = {"do_sample": True, "temperature": temperature} if temperature > 0 else {"do_sample": False}
         self.tokenizer.padding_side = "left"
-        if progress:
-            progress("generate", 0, len(prompts))
+        total = len(prompts)
+        if progress:  # (0, total) first, then after each finished reply (a batch's replies end one by one)
+            progress("generate", 0, total)
         self.model.eval()
         for start in range(0, len(order), self.batch_size):
             if cancel is not None and cancel.is_set():
@@ -55,17 +56,59 @@ class Generator:
             encoded = self.tokenizer(
                 [prompts[i] for i in batch], return_tensors="pt", padding=True, add_special_tokens=False
             ).to(self.device)
+            report = (lambda finished, base=start: progress("generate", base + finished, total)) if progress else None
+            watch = GenerationWatch(encoded["input_ids"].shape[1], stop, cancel, report)
             with torch.no_grad():
                 output = self.model.generate(
                     **encoded, max_new_tokens=max_new_tokens, eos_token_id=stop,
-                    pad_token_id=self.tokenizer.pad_token_id, top_p=None, top_k=None, **sampling,
+                    pad_token_id=self.tokenizer.pad_token_id, top_p=None, top_k=None,
+                    stopping_criteria=watch.criteria(), **sampling,
                 )
+            if cancel is not None and cancel.is_set():
+                raise CancelledError("Generation cancelled.")
             new = output[:, encoded["input_ids"].shape[1]:]
             for i, text in zip(batch, self.tokenizer.batch_decode(new, skip_special_tokens=True)):
                 replies[i] = text.strip()
             if progress:
-                progress("generate", min(start + self.batch_size, len(order)), len(prompts))
+                progress("generate", min(start + self.batch_size, len(order)), total)
         return replies
+
+
+class GenerationWatch:
+    """Watches a batch while model.generate runs: stops it within a token once `cancel` is set, and reports how
+    many of its sequences have finished (a stop token generated) each time that number grows."""
+
+    def __init__(self, prompt_length: int, stop_ids: list[int], cancel: threading.Event | None = None,
+                 on_finished: Callable[[int], None] | None = None) -> None:
+        self.prompt_length, self.stop_ids, self.cancel, self.on_finished = prompt_length, stop_ids, cancel, on_finished
+        self.finished = 0
+
+    def __call__(self, input_ids, scores=None, **kwargs):
+        """The StoppingCriteria call: a bool per sequence, all True once cancelled."""
+        import torch
+
+        rows = input_ids.shape[0]
+        if self.cancel is not None and self.cancel.is_set():
+            return torch.ones(rows, dtype=torch.bool, device=input_ids.device)
+        if self.on_finished is not None and self.stop_ids:
+            generated = input_ids[:, self.prompt_length:]
+            done = int(torch.isin(generated, torch.tensor(self.stop_ids, device=input_ids.device)).any(dim=1).sum())
+            if done > self.finished:
+                self.finished = done
+                self.on_finished(done)
+        return torch.zeros(rows, dtype=torch.bool, device=input_ids.device)
+
+    def criteria(self):
+        """A transformers StoppingCriteriaList holding this watch."""
+        from transformers import StoppingCriteria, StoppingCriteriaList
+
+        watch = self
+
+        class _Criteria(StoppingCriteria):
+            def __call__(self, input_ids, scores, **kwargs):
+                return watch(input_ids, scores, **kwargs)
+
+        return StoppingCriteriaList([_Criteria()])
 
 
 def _stop_ids(model, tokenizer) -> list[int]:

@@ -20,6 +20,9 @@ import numpy as np
 
 from curation.errors import CancelledError, DataError, TunewiseError, UsageError
 from curation.example import Example
+from curation.files import write_text_atomic
+from curation.jsonl import read_examples
+from curation.split_files import TRAIN
 
 GENERIC_SYSTEM = (
     "You are a helpful assistant. Reply to each message in the same style, tone, format and length as the "
@@ -197,7 +200,7 @@ def build_prompt(
 ) -> FewShotPrompt:
     """Cluster the examples' inputs and build the few-shot prompt (see the module docstring)."""
     from curation.cluster import cluster_embeddings
-    from curation.embed import Embedder
+    from curation.embed import LOAD_STAGE, Embedder
     from curation.model_sources import load_tokenizer
 
     config = config or PromptConfig()
@@ -208,7 +211,8 @@ def build_prompt(
     if not getattr(tokenizer.tokenizer, "chat_template", None):
         raise UsageError(f"The tokenizer of {tokenizer.name} has no chat template.", "Use an instruction-tuned model.")
     inputs = [e.input_text for e in examples]
-    vectors = embedder.encode_long(inputs, progress=(lambda d, t: progress("embed", d, t)) if progress else None, cancel=cancel)
+    vectors = embedder.encode_long(inputs, progress=(lambda d, t: progress("embed", d, t)) if progress else None, cancel=cancel,
+                                   on_load=(lambda d, t: progress(LOAD_STAGE, d, t)) if progress else None)
     if cancel is not None and cancel.is_set():
         raise CancelledError("Prompt building cancelled.")
     if progress:
@@ -229,8 +233,8 @@ def load_examples(paths: Sequence[str | Path], skip_invalid: bool = False) -> li
     from curation.curate_files import InvalidData
     from curation.load import load_files
 
-    if len(paths) == 1 and Path(paths[0]).is_dir() and (Path(paths[0]) / "train.jsonl").is_file():
-        paths = [Path(paths[0]) / "train.jsonl"]
+    if len(paths) == 1 and Path(paths[0]).is_dir() and (Path(paths[0]) / TRAIN).is_file():
+        return read_examples(Path(paths[0]) / TRAIN)
     loaded = load_files(paths)
     if loaded.problems and not skip_invalid:
         raise InvalidData(loaded.problems, loaded.n_records)
@@ -249,13 +253,9 @@ def save_prompt(prompt: FewShotPrompt, out_dir: str | Path, settings: PromptConf
         SELECTION_FILE: json.dumps({**prompt.to_dict(), "settings": asdict(settings) if settings else None},
                                    indent=2, ensure_ascii=False) + "\n",
     }
-    written = []
     for name, text in contents.items():
-        tmp = out / f".{name}.{os.getpid()}.tmp"
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, out / name)
-        written.append(out / name)
-    return written
+        write_text_atomic(out / name, text)
+    return [out / name for name in contents]
 
 
 def check_messages(text: str, where: str = "The prompt", hint: str = "Build the prompt again.") -> list[dict[str, str]]:

@@ -5,15 +5,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import tempfile
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from curation.errors import DataError, ModelError, TunewiseError, UsageError
-from curation.files import write_text_atomic
+from curation.files import staged_folder, write_text_atomic
 from curation.safe_read import CONFIG_LIMIT, data_limit, read_bytes_limited, read_json_file
 from training.schema import schema_problem
 
@@ -335,17 +333,10 @@ def export_merged(run_dir: str | Path, out_dir: str | Path) -> Path:
             merged = PeftModel.from_pretrained(loaded.model, str(run_dir / ADAPTER_DIR)).merge_and_unload()
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
         raise ModelError(f"Could not merge the adapter of {run_dir.name}: {exc}", "Check that the run folder is complete.") from exc
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with staged_folder(out) as tmp:  # an empty folder at out is replaced; a failed export leaves none
         merged.save_pretrained(tmp, safe_serialization=True)
         loaded.tokenizer.save_pretrained(tmp)
         (tmp / "tunewise.json").write_text(json.dumps({"run": run_dir.name, "base_model": base_name, "merged": True}))
-        if out.exists():
-            out.rmdir()
-        os.replace(tmp, out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return out
 
 

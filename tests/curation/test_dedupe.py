@@ -117,13 +117,13 @@ def test_specifics_guard_blocks_different_questions_and_numbers():
 
 
 def test_ivf_index_past_the_size_limit_finds_the_same_duplicates(monkeypatch):
-    import curation.dedupe as dedupe
+    import curation.vectors as vectors_module
 
     rng = np.random.default_rng(1)
     vectors = rng.normal(size=(600, 32)).astype(np.float32)
     vectors[300] = vectors[10] + 0.01
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     exact = near_duplicate_groups([vectors], 0.95)
-    monkeypatch.setattr(dedupe, "IVF_ABOVE", 100)
-    assert type(dedupe.build_index(vectors)).__name__ == "IndexIVFFlat"
+    monkeypatch.setattr(vectors_module, "IVF_ABOVE", 100)
+    assert type(vectors_module.build_index(vectors)).__name__ == "IndexIVFFlat"
     assert near_duplicate_groups([vectors], 0.95) == exact == [DuplicateGroup(10, [300], exact[0].similarity)]

@@ -77,7 +77,7 @@ def test_rag_candidate_answers_from_retrieved_passages_with_citations_stripped(f
     import re
 
     from training.evaluation.candidates import last_user, rag_conversation
-    from training.evaluation.harness import load_eval_data
+    from training.evaluation.eval_set import load_eval_data
     from training.rag.index import load_rag_index
     from training.rag.retrieve import RetrieveConfig, search
 
@@ -153,7 +153,7 @@ def test_cli_eval_json_and_advise_cites_the_bakeoff(first, project):
 
 
 def test_a_changed_eval_set_makes_the_bakeoff_stale(first, project):
-    from training.evaluation.harness import eval_set_changed
+    from training.evaluation.eval_set import eval_set_changed
 
     assert not eval_set_changed(first)
     eval_file = project / "curated" / "eval.jsonl"

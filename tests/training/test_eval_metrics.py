@@ -157,7 +157,7 @@ def test_a_pattern_the_references_fail_is_called_out():
 
 def test_eval_inputs_seen_in_training_are_reported_as_leaks():
     from curation.example import Example
-    from training.evaluation.harness import EvalData
+    from training.evaluation.eval_set import EvalData
 
     def ex(i, question):
         return Example(i, [{"role": "user", "content": question}, {"role": "assistant", "content": "a"}])
@@ -169,7 +169,8 @@ def test_eval_inputs_seen_in_training_are_reported_as_leaks():
 
 def test_several_references_for_one_input_are_one_item_scored_against_the_best():
     from curation.example import Example
-    from training.evaluation.harness import group_references, score_outputs
+    from training.evaluation.eval_set import group_references
+    from training.evaluation.harness import score_outputs
 
     def ex(i, question, reply):
         return Example(i, [{"role": "user", "content": question}, {"role": "assistant", "content": reply}])

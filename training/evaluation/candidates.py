@@ -9,13 +9,14 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from curation.errors import DataError, TunewiseError, UsageError
 from curation.example import Example
+from curation.files import sha256_file
+from training.rag.manifest_schema import MANIFEST
 
 KINDS = ("zero-shot", "few-shot", "rag", "lora", "rag+lora")
 _CITATION = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
@@ -61,7 +62,7 @@ def available(project: Path, index_dir: Path | None) -> list[Candidate]:
     from training.runs import active_run, runs_root
 
     found = [Candidate("zero-shot", "zero-shot"), Candidate("few-shot", "few-shot")]
-    has_index = index_dir is not None and (index_dir / "manifest.json").is_file()
+    has_index = index_dir is not None and (index_dir / MANIFEST).is_file()
     if has_index:
         found.append(Candidate("rag", "rag"))
     names = adapter_runs(project)
@@ -109,7 +110,7 @@ def parse_candidates(names: list[str], project: Path, index_dir: Path | None) ->
             raise UsageError(f"{kind} takes no run name ({name!r}).", f"Write just {kind}.")
         else:
             out.append(Candidate(name, kind))
-        if kind in ("rag", "rag+lora") and (index_dir is None or not (index_dir / "manifest.json").is_file()):
+        if kind in ("rag", "rag+lora") and (index_dir is None or not (index_dir / MANIFEST).is_file()):
             raise UsageError(f"{name} needs a RAG index, and there is none at {index_dir}.",
                              f"Build one: tunewise rag build DOCS --index {index_dir}")
     unique = list({c.name: c for c in out}.values())
@@ -157,11 +158,7 @@ def file_digest(path: Path) -> str:
         check_regular_file(path, "adapter file")  # a FIFO named *.safetensors would block the read forever
     except UsageError as exc:
         raise DataError(exc.message, "Train the run again, or pass another candidate.") from None
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:16]
+    return sha256_file(path)[:16]
 
 
 def adapter_fingerprint(run_dir: Path) -> str:

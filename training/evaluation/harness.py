@@ -7,22 +7,19 @@ intervals and paired comparisons → write evals/<stamp>/ (outputs.jsonl, summar
 
 from __future__ import annotations
 
-import hashlib
-import os
-import shutil
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
-from curation.errors import CancelledError, DataError, UsageError
+from curation.errors import CancelledError, UsageError
 from curation.example import Example
-from curation.files import write_text_atomic
-from curation.jsonl import dumps_lines, read_jsonl
+from curation.files import staged_folder, write_jsonl_atomic, write_text_atomic
+from curation.jsonl import read_jsonl
 from training.evaluation.cache import GenerationCache, generation_key
 from training.evaluation.candidates import (
     Candidate,
@@ -35,6 +32,13 @@ from training.evaluation.candidates import (
     strip_citations,
 )
 from training.evaluation.config import EvalConfig, MetricPlan, choose_metrics
+from training.evaluation.eval_set import (  # noqa: F401  (split_folder: re-exported for advisor/tui/screens/evaluate.py)
+    EvalData,
+    fingerprint,
+    group_references,
+    load_eval_data,
+    split_folder,
+)
 from training.evaluation.metrics import bootstrap_ci, paired_difference
 from training.evaluation.results import (
     EVALS_DIR,
@@ -49,75 +53,6 @@ from training.evaluation.results import (
 Progress = Callable[[str, int, int], None]
 CACHE_FILE = "generations.jsonl"
 CHUNK = 16  # conversations generated between cache writes (what an interruption can lose at most)
-
-
-@dataclass
-class EvalData:
-    """The held-out examples to score on, the train examples (to build a prompt from), and where they came from."""
-
-    examples: list[Example]
-    train: list[Example]
-    source: str
-
-    def leaks(self) -> list[str]:
-        """Ids of eval examples whose input (normalised) is also a train example's: scores on them flatter a tune."""
-        from training.evaluation.metrics import normalize
-
-        seen = {normalize(e.input_text) for e in self.train}
-        return [e.id for e in self.examples if normalize(e.input_text) in seen]
-
-
-def group_references(examples: list[Example]) -> tuple[list[Example], list[list[str]]]:
-    """One item per distinct conversation (the first example stands for it) with every reference given for it.
-
-    Data like E2E gives several good replies for one input; an output is scored against the reference it matches
-    best, and generated once.
-    """
-    import json
-
-    groups: dict[str, tuple[Example, list[str]]] = {}
-    for example in examples:
-        key = json.dumps(reply_context(example), sort_keys=True, ensure_ascii=False)
-        groups.setdefault(key, (example, []))[1].append(example.output_text)
-    return [g[0] for g in groups.values()], [g[1] for g in groups.values()]
-
-
-def split_folder(project: Path) -> Path | None:
-    """Where a project's split lives: export/ (curator marks applied), curated/, or the folder itself."""
-    for folder in (project / "export", project / "curated", project):
-        if (folder / "eval.jsonl").is_file():
-            return folder
-    return None
-
-
-def _records(path: Path) -> list[Example]:
-    """The examples of a split file tunewise wrote, each checked (DataError naming the file and record)."""
-    from training.records import read_examples
-
-    return read_examples(path, "evaluation split", f"Re-run `tunewise curate DATA --out {path.parent}` to rewrite it.")
-
-
-def load_eval_data(project: str | Path, data: str | Path | None = None) -> EvalData:
-    """The project's curated eval split (or `data`, any file tunewise curate reads) plus its train split."""
-    project = Path(project)
-    folder = split_folder(project) if project.is_dir() else None
-    train = _records(folder / "train.jsonl") if folder is not None and (folder / "train.jsonl").is_file() else []
-    if data is not None:
-        from curation.load import load_files
-
-        loaded = load_files([str(data)])
-        if loaded.problems:
-            raise DataError(f"{len(loaded.problems)} problem(s) in {data}, e.g. {loaded.problems[0].format()}",
-                            f"Run `tunewise curate {data} --out DIR` to see them all, or fix the file.")
-        return EvalData(loaded.examples, train, str(data))
-    if folder is None:
-        raise UsageError(f"No evaluation set in {project} (looked for export/, curated/ and eval.jsonl).",
-                         f"Curate first (`tunewise curate DATA --out {project / 'curated'}`), or pass --data EVAL.jsonl.")
-    examples = _records(folder / "eval.jsonl")
-    if not examples:
-        raise DataError(f"{folder / 'eval.jsonl'} holds no examples.",
-                        "Curate with more data (curation holds out ~10%), or pass --data EVAL.jsonl.")
-    return EvalData(examples, train, str(folder / "eval.jsonl"))
 
 
 # --- the run ----------------------------------------------------------------------------------------
@@ -249,15 +184,19 @@ def run_bakeoff(
         if progress:
             progress(stage, len(keys) - len(missing), len(keys))
         for start in range(0, len(missing), CHUNK):
-            if cancel is not None and cancel.is_set():
-                raise CancelledError(f"Evaluation cancelled; {len(cache.outputs)} outputs are cached and a re-run "
-                                     "continues from them.")
             batch = missing[start:start + CHUNK]
-            replies = models.generator(cand.adapter).chat([conversations[i] for i in batch],
-                                                          max_new_tokens=config.max_new_tokens, cancel=cancel)
+            done = len(keys) - len(missing) + start
+            try:
+                _check_cancel(cancel)
+                generator = models.generator(cand.adapter)
+                replies = generator.chat([conversations[i] for i in batch], max_new_tokens=config.max_new_tokens,
+                                         cancel=cancel, progress=_offset(progress, stage, done, len(keys)))
+            except CancelledError:  # between chunks or within a reply: what is cached stays
+                raise CancelledError(f"Evaluation cancelled; {len(cache.outputs)} outputs are cached and a re-run "
+                                     "continues from them.") from None
             cache.put({keys[i]: reply for i, reply in zip(batch, replies)})
             if progress:
-                progress(stage, len(keys) - len(missing) + start + len(batch), len(keys))
+                progress(stage, done + len(batch), len(keys))
         texts = [cache.get(k) or "" for k in keys]
         outputs[cand.name] = [strip_citations(t) for t in texts] if cand.uses_rag else texts
         results.append(CandidateResult(cand.name, cand.kind, cand.describe(), {}, len(missing),
@@ -280,7 +219,7 @@ def run_bakeoff(
                                  "model_source": model_source(config.model)}
     bakeoff = Bakeoff(
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"), folder=str(target),
-        eval_source=eval_data.source, eval_fingerprint=_fingerprint(examples, references), examples=len(examples),
+        eval_source=eval_data.source, eval_fingerprint=fingerprint(examples, references), examples=len(examples),
         primary=plan.primary, metrics=list(plan.metrics), metric_reasons=plan.reasons, candidates=results,
         comparisons=comparisons, settings=settings, seconds=time.perf_counter() - started,
     )
@@ -289,31 +228,14 @@ def run_bakeoff(
     return bakeoff
 
 
-def _fingerprint(examples: list[Example], references: list[list[str]]) -> str:
-    """A short hash of what was scored (ids and references), to tell whether two bake-offs used the same set."""
-    text = "\n".join(f"{e.id}\t" + "\t".join(refs) for e, refs in zip(examples, references))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+def _check_cancel(cancel: threading.Event | None) -> None:
+    if cancel is not None and cancel.is_set():
+        raise CancelledError("Evaluation cancelled.")
 
 
-def eval_set_changed(bakeoff: Bakeoff) -> bool:
-    """Whether the evaluation file a bake-off scored is gone or no longer holds the same examples and references."""
-    path = Path(bakeoff.eval_source)
-    if not path.is_file():
-        return True
-    try:
-        examples = _records(path)
-    except (DataError, ValueError):  # a user's file in another format
-        from curation.load import load_files
-
-        loaded = load_files([str(path)])
-        if loaded.problems:
-            return True
-        examples = loaded.examples
-    items, references = group_references(examples)
-    limit = bakeoff.settings.get("limit")
-    if limit:
-        items, references = items[:limit], references[:limit]
-    return _fingerprint(items, references) != bakeoff.eval_fingerprint
+def _offset(progress: Progress | None, stage: str, done: int, total: int) -> Progress | None:
+    """A generator's per-reply progress over one chunk, as progress over the candidate's whole stage."""
+    return (lambda _stage, finished, _total: progress(stage, done + finished, total)) if progress else None
 
 
 def _model_fingerprint(source: str) -> str:
@@ -376,20 +298,10 @@ def write_bakeoff(bakeoff: Bakeoff, rows: list[dict], target: Path) -> None:
 
     from training.evaluation.report import bakeoff_markdown
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.parent / f".{target.name}.{os.getpid()}.tmp"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
-    try:
-        write_text_atomic(staging / OUTPUTS_FILE, dumps_lines(rows))
+    with staged_folder(target) as staging:
+        write_jsonl_atomic(staging / OUTPUTS_FILE, rows)
         write_text_atomic(staging / SUMMARY_FILE, json.dumps(bakeoff.to_dict(), indent=2, ensure_ascii=False) + "\n")
         write_text_atomic(staging / MARKDOWN_FILE, bakeoff_markdown(bakeoff, rows))
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
 
 
 def load_rows(folder: str | Path) -> list[dict]:

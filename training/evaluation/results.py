@@ -190,7 +190,7 @@ def load_bakeoff(folder: str | Path) -> Bakeoff:
 
 def load_current_bakeoff(folder: str | Path) -> Bakeoff:
     """load_bakeoff, with `stale` set when the evaluation set it scored has changed since."""
-    from training.evaluation.harness import eval_set_changed
+    from training.evaluation.eval_set import eval_set_changed
 
     bakeoff = load_bakeoff(folder)
     bakeoff.stale = eval_set_changed(bakeoff)

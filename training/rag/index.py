@@ -19,10 +19,8 @@ rebuilt on load: for SQuAD dev's 2,527 chunks loading it took 4 ms, rebuilding i
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import re
 import shlex
 import shutil
 import threading
@@ -36,6 +34,14 @@ from pathlib import Path
 import numpy as np
 
 from curation.errors import CancelledError, DataError, TunewiseError, UsageError
+from curation.files import (
+    STAGING_NAME,
+    remove_path,
+    remove_stale_staging,
+    replace_folder,
+    sha256_file,
+    staging_path,
+)
 from curation.safe_read import CONFIG_LIMIT, check_regular_file, parse_json, read_text_limited
 from training.rag.chunk import Chunk, ChunkConfig, chunk_documents
 from training.rag.ingest import Skipped, read_sources, scan
@@ -53,8 +59,6 @@ from training.rag.manifest_schema import (
 __all__ = ["BM25_DIR", "CHUNKS_FILE", "FAISS_FILE", "FORMAT", "MANIFEST", "VERSION", "BuildReport", "DamagedIndexError",
            "IndexConfig", "RagIndex", "build_rag_index", "load_rag_index", "read_manifest", "skipped_from"]
 Progress = Callable[[str, int, int], None]
-#: Names write_index gives its temporary files: .NAME.PID-TAG.tmp (and .bm25.PID-TAG.old for the replaced BM25 folder).
-_TEMP = re.compile(r"^\.(index\.faiss|chunks\.jsonl|bm25|manifest\.json)\.(?:(\d+)-)?[0-9a-f]{8}\.(tmp|old)$")
 _INDEX_ENTRIES = (MANIFEST, FAISS_FILE, CHUNKS_FILE, BM25_DIR)
 
 
@@ -149,7 +153,7 @@ def build_rag_index(
     embedder=None,
 ) -> BuildReport:
     """Build or update the index in out_dir from the documents under paths (only changed files re-embedded)."""
-    from curation.embed import Embedder
+    from curation.embed import LOAD_STAGE, Embedder
 
     config = config or IndexConfig()
     out = Path(out_dir)
@@ -174,6 +178,7 @@ def build_rag_index(
     new_vectors = None
     if documents_read:  # nothing changed: the model is not even loaded
         t = time.perf_counter()
+        embedder.load(_stage(progress, LOAD_STAGE))
         tokenizer = embedder.tokenizer()
         timings["load_model"] = time.perf_counter() - t
         t = time.perf_counter()
@@ -207,7 +212,7 @@ def build_rag_index(
     appendable = (previous is not None and previous["manifest"]["index"]["type"] == "hnsw"
                   and len(kept_chunks) == len(previous["chunks"]) and new_vectors is not None)
     if appendable:  # only additions to an HNSW graph: add the new vectors, keep the graph (HNSW cannot remove)
-        from curation.dedupe import faiss_threads
+        from curation.vectors import faiss_threads
 
         added_chunks, added_vectors = _merge([], None, new_chunks, new_vectors)
         chunks = [*previous["chunks"], *added_chunks]
@@ -263,7 +268,7 @@ def _check_out_dir(out: Path, paths: Sequence[str | Path]) -> None:
     except OSError as exc:
         raise UsageError(f"Cannot read the index folder {out}: {exc.strerror or exc}.", "Check its permissions.") from None
     # a folder holding only an index's own files (say, a first build killed before its manifest) is an index
-    if entries and MANIFEST not in entries and not all(n in _INDEX_ENTRIES or _TEMP.match(n) for n in entries):
+    if entries and MANIFEST not in entries and not all(n in _INDEX_ENTRIES or _is_temp(n) for n in entries):
         raise UsageError(f"{out} is not empty and holds no {MANIFEST}: refusing to write an index into it.",
                          "Pass a new or empty folder, or an existing tunewise index folder.")
     for raw in paths:
@@ -336,7 +341,7 @@ def make_faiss_index(vectors: np.ndarray, config: IndexConfig):
     """Flat inner-product index up to config.exact_below vectors, HNSW above (see the module docstring)."""
     import faiss
 
-    from curation.dedupe import faiss_threads
+    from curation.vectors import faiss_threads
 
     n, dim = vectors.shape
     if n <= config.exact_below:
@@ -394,12 +399,11 @@ def write_index(out: Path, index, index_type, chunks, bm25, documents, config, e
     import faiss
 
     tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    temps = [out / f".{name}.{tag}.tmp" for name in (FAISS_FILE, CHUNKS_FILE, BM25_DIR, MANIFEST)]
-    tmp_faiss, tmp_chunks, tmp_bm25, tmp_manifest = temps
-    old_bm25 = out / f".{BM25_DIR}.{tag}.old"
+    temps = [staging_path(out / name, "tmp", tag) for name in _INDEX_ENTRIES]
+    tmp_manifest, tmp_faiss, tmp_chunks, tmp_bm25 = temps
     try:
         out.mkdir(parents=True, exist_ok=True)
-        _remove_leftovers(out)
+        remove_stale_staging(out, _INDEX_ENTRIES)  # what builds that were killed left (a running build's are kept)
         faiss.write_index(index, str(tmp_faiss))
         with open(tmp_chunks, "w", encoding="utf-8") as handle:
             for i, chunk in enumerate(chunks):
@@ -430,34 +434,17 @@ def write_index(out: Path, index, index_type, chunks, bm25, documents, config, e
         for tmp, name in ((tmp_faiss, FAISS_FILE), (tmp_chunks, CHUNKS_FILE)):
             _clear_for_file(out / name)
             os.replace(tmp, out / name)
-        bm25_dir = out / BM25_DIR
-        if bm25_dir.is_symlink() or (os.path.lexists(bm25_dir) and not bm25_dir.is_dir()):
-            bm25_dir.unlink()
-        elif bm25_dir.exists():
-            os.replace(bm25_dir, old_bm25)
-        os.replace(tmp_bm25, bm25_dir)
-        shutil.rmtree(old_bm25, ignore_errors=True)
+        replace_folder(tmp_bm25, out / BM25_DIR)
         tmp_manifest.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         _clear_for_file(out / MANIFEST)
         os.replace(tmp_manifest, out / MANIFEST)
     except BaseException as exc:
-        for tmp in (*temps, old_bm25):
-            _remove(tmp)
+        for tmp in temps:
+            remove_path(tmp)
         if isinstance(exc, OSError):
             raise UsageError(f"Cannot write the index to {out}: {exc.strerror or exc}.",
                              "Check the free disk space and the folder's permissions, then build again.") from exc
         raise
-
-
-def _remove(path: Path) -> None:
-    """Delete a file, link or folder if it exists (never following a link)."""
-    try:
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            path.unlink(missing_ok=True)
-    except OSError:
-        pass
 
 
 def _clear_for_file(path: Path) -> None:
@@ -466,27 +453,10 @@ def _clear_for_file(path: Path) -> None:
         shutil.rmtree(path)
 
 
-def _remove_leftovers(out: Path) -> None:
-    """Delete temporary files of builds that died mid-write (their process is gone; running builds' are kept)."""
-    for path in out.iterdir():
-        match = _TEMP.match(path.name)
-        if match and not _alive(int(match.group(2)) if match.group(2) else None):
-            _remove(path)
-
-
-def _alive(pid: int | None) -> bool:
-    """Whether a process with this id runs here (None: an old-style name without one, treated as dead)."""
-    if pid is None:
-        return False
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except (ProcessLookupError, OverflowError, ValueError):  # gone, or a number no process can have
-        return False
-    except OSError:  # PermissionError: another user's process
-        return True
-    return True
+def _is_temp(name: str) -> bool:
+    """Whether a name is one write_index gives its temporary files (.NAME.PID-TAG.tmp, .bm25.PID-TAG.old)."""
+    match = STAGING_NAME.match(name)
+    return bool(match) and match["name"] in _INDEX_ENTRIES
 
 
 def _holds_index_files(root: Path) -> bool:
@@ -495,11 +465,7 @@ def _holds_index_files(root: Path) -> bool:
 
 
 def _file_entry(path: Path) -> dict:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return {"sha256": digest.hexdigest(), "bytes": path.stat().st_size}
+    return {"sha256": sha256_file(path), "bytes": path.stat().st_size}
 
 
 def _now() -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -11,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from curation.errors import UsageError
+from curation.files import sha256_file
 from curation.safe_read import data_limit, format_bytes
 
 MARKDOWN = {".md", ".markdown", ".mdx"}
@@ -60,15 +60,6 @@ class IngestResult:
     documents: list[Document] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     files: dict[str, SourceFile] = field(default_factory=dict)
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file's bytes, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def discover(paths: Sequence[str | Path], exclude: str | Path | None = None) -> tuple[list[tuple[str, Path]], list[Skipped]]:
@@ -128,7 +119,7 @@ def scan(paths: Sequence[str | Path], exclude: str | Path | None = None) -> Inge
     result = IngestResult(skipped=list(skipped))
     for key, path in found:
         try:
-            result.files[key] = SourceFile(key, path, file_sha256(path), path.stat().st_size)
+            result.files[key] = SourceFile(key, path, sha256_file(path), path.stat().st_size)
         except OSError as exc:
             result.skipped.append(Skipped(key, f"cannot read: {exc.strerror or exc}"))
     return result
@@ -236,7 +227,8 @@ def read_jsonl(key: str, path: Path, text_field: str | None = None) -> list[Docu
     docs: list[Document] = []
     bad: list[int] = []
     field_used = text_field
-    for number, line in enumerate(_read_text(path).splitlines(), 1):
+    # records end at \n (and \r\n, \r): not at U+2028 or U+0085, which JSON strings may hold raw
+    for number, line in enumerate(normalise_newlines(_read_text(path)).split("\n"), 1):
         if not line.strip():
             continue
         try:

@@ -93,7 +93,7 @@ def embed_queries(embedder, queries: Sequence[str]) -> np.ndarray:
 
 def dense_candidates(index: RagIndex, vectors: np.ndarray, depth: int) -> tuple[np.ndarray, np.ndarray]:
     """Top-depth chunk ids and cosine similarities per query vector (-1 pads short results)."""
-    from curation.dedupe import faiss_threads
+    from curation.vectors import faiss_threads
 
     depth = min(depth, index.faiss.ntotal)
     # a few queries search on one thread: one query over 100k vectors took 6 ms on one thread, 40 on two busy ones
