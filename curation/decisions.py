@@ -71,14 +71,14 @@ class ExportSummary:
     dropped: list[str]
 
 
-def export_with_decisions(curated: str | Path, decisions: dict[str, str], out_dir: str | Path | None = None) -> ExportSummary:
+def export_with_decisions(curated: str | Path, decisions: dict[str, str], out_dir: str | Path) -> ExportSummary:
     """Write clean/train/eval/removed.jsonl with decisions applied, leaving the curation outputs untouched.
 
     A restored duplicate joins the split of the twin it duplicates (so it cannot leak into eval); an example
     the curator removes goes to removed.jsonl with reason "curator".
     """
     curated = Path(curated)
-    out = Path(out_dir) if out_dir else curated / "export"
+    out = Path(out_dir)
     if not os.path.lexists(curated / CLEAN):
         raise DataError(f"No curation outputs in {curated}.", "Run `tunewise curate DATA --out DIR` first.")
     clean, removed, evals = (_check_records(read_jsonl(curated / name, "curation output"), curated / name)

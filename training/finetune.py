@@ -65,18 +65,17 @@ class FinetuneResult:
 
 
 def load_training_data(path: str | Path, eval_fraction: float = 0.1, seed: int = 0) -> TrainingData:
-    """A project / curation folder (curated/train.jsonl or train.jsonl + eval.jsonl), or one data file split here."""
+    """A split folder (train.jsonl + eval.jsonl, as `tunewise curate` writes), or one data file split here."""
     path = Path(path)
     if path.is_dir():
-        folder = next((d for d in (path / "curated", path) if (d / TRAIN).exists()), None)
-        if folder is None:
-            raise UsageError(f"No curated data in {path} (looked for curated/{TRAIN} and {TRAIN}).",
-                             f"Run `tunewise curate DATA --out {path / 'curated'}` first, or pass a data file.")
-        hint = f"Re-run `tunewise curate DATA --out {folder}` to rewrite it."
-        train, evals = read_examples(folder / TRAIN, hint=hint), read_examples(folder / EVAL, hint=hint)
-        return TrainingData(train, evals, str(folder), _curated_max_tokens(folder))
+        if not (path / TRAIN).exists():
+            raise UsageError(f"No curated data in {path} (no {TRAIN}).",
+                             "Curate first (`tunewise curate DATA --out DIR`; in a project, into its curated/ folder), or pass a data file.")
+        hint = f"Re-run `tunewise curate DATA --out {path}` to rewrite it."
+        train, evals = read_examples(path / TRAIN, hint=hint), read_examples(path / EVAL, hint=hint)
+        return TrainingData(train, evals, str(path), _curated_max_tokens(path))
     if not path.exists():
-        raise UsageError(f"{path} does not exist.", f"Pass a project folder (with curated/{TRAIN}) or a JSONL data file.")
+        raise UsageError(f"{path} does not exist.", "Pass a project folder, a curated folder or a JSONL data file.")
     from curation.load import load_files
     from curation.split import group_split
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
@@ -19,10 +20,12 @@ from advisor.project.layout import EXPORT
 @handle_errors
 def export_data(data, fmt, out_dir, seed, as_json) -> None:
     """Write PROJECT's curated train/eval sets (or a data file, split here) for hosted providers and other trainers."""
+    from advisor.project.layout import Layout
     from training.export_data import export_data as write
     from training.finetune import load_training_data
 
-    loaded = load_training_data(data, seed=seed)
+    split = Layout(Path(data)).current_split() if Path(data).is_dir() else None  # a project: its current split
+    loaded = load_training_data(split or data, seed=seed)
     written = write({"train": loaded.train, "eval": loaded.eval}, fmt, out_dir)
     counts = {"train": len(loaded.train), "eval": len(loaded.eval)}
     if as_json:

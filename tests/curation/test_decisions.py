@@ -33,7 +33,7 @@ def _ids(path):
 
 def test_restore_and_remove(curated):
     before = (curated / "clean.jsonl").read_text()
-    summary = export_with_decisions(curated, {"d": "keep", "a": "remove"})
+    summary = export_with_decisions(curated, {"d": "keep", "a": "remove"}, curated / "export")
     out = curated / "export"
     assert _ids(out / "clean.jsonl") == ["b", "c", "d"]
     assert _ids(out / "eval.jsonl") == ["c", "d"]  # restored twin follows its kept twin into eval
@@ -55,7 +55,7 @@ def test_save_load_roundtrip_and_validation(tmp_path):
 
 def test_unknown_ids_rejected(curated):
     with pytest.raises(DataError, match="zzz"):
-        export_with_decisions(curated, {"zzz": "keep"})
+        export_with_decisions(curated, {"zzz": "keep"}, curated / "export")
 
 
 def test_jsonl_never_splits_a_record_on_unicode_line_breaks():
@@ -146,7 +146,7 @@ def test_decisions_that_are_not_a_file_are_refused_by_type(tmp_path, kind):
 def test_corrupt_curation_outputs_name_file_and_line_on_export(curated, name, content, fragment):
     (curated / name).write_text(content)
     with pytest.raises(DataError) as err:
-        export_with_decisions(curated, {})
+        export_with_decisions(curated, {}, curated / "export")
     assert fragment in err.value.message
     assert (curated / name).read_text() == content and not (curated / "export").exists()
 

@@ -174,13 +174,13 @@ def test_first_ctrl_c_asks_for_a_checkpoint_second_one_interrupts():
     assert signal.getsignal(signal.SIGINT) is before  # restored
 
 
-def test_load_training_data_from_a_project_or_a_file(tmp_path):
+def test_load_training_data_from_a_split_folder_or_a_file(tmp_path):
     curated = tmp_path / "proj" / "curated"
     curated.mkdir(parents=True)
     (curated / "train.jsonl").write_text("".join(json.dumps(e.to_record()) + "\n" for e in tiny_examples(5)))
     (curated / "eval.jsonl").write_text("".join(json.dumps(e.to_record()) + "\n" for e in tiny_examples(1, 5)))
     (curated / "settings.json").write_text(json.dumps({"max_tokens": 512}))
-    data = load_training_data(tmp_path / "proj")
+    data = load_training_data(curated)  # a project picks its split with advisor.project.layout
     assert [e.id for e in data.train] == [f"ex{i}" for i in range(5)] and [e.id for e in data.eval] == ["ex5"]
     assert data.max_tokens == 512
     single = tmp_path / "data.jsonl"
