@@ -2,12 +2,16 @@
 
 A lead counts only when the paired 95% interval of the difference on the primary metric excludes 0; a
 difference whose interval includes 0 is a tie, and a tie goes to the simpler path (prompt < rag < fine-tune).
+Evidence weighs by its size: below SMALL_EVAL held-out examples, an interval is never taken narrower than a score
+in [0, 1] allows with that many examples (1.96 × 0.5 / √n: ±0.57 at n = 3), a tie is inconclusive rather than a
+reason to overturn, and the bake-off never raises the confidence (an overturn on it lowers it).
 Pure: takes the verdict's facts and a `Bakeoff`, returns the changes; recommend() applies them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, replace
 
 from training.evaluation.metrics import Interval
 from training.evaluation.results import Bakeoff, CandidateResult
@@ -25,6 +29,16 @@ class MeasuredVerdict:
     notes: list[str] = field(default_factory=list)
     score_delta: float = 0.0
     overturned: bool = False
+    settles_stage: bool = False  # a fine-tuned candidate was measured: a staged verdict is decided by the bake-off
+
+
+def honest(d: Interval, n: int) -> Interval:
+    """The difference interval, widened for a small evaluation set to the least a score in [0, 1] allows with n
+    examples (half-width 1.96 × 0.5 / √n); unchanged from SMALL_EVAL examples on."""
+    if n >= SMALL_EVAL or n <= 0:
+        return d
+    half = 1.96 * 0.5 / math.sqrt(n)
+    return replace(d, low=min(d.low, d.mean - half), high=max(d.high, d.mean + half))
 
 
 def _best(bakeoff: Bakeoff, kinds: tuple[str, ...]) -> CandidateResult | None:
@@ -34,6 +48,9 @@ def _best(bakeoff: Bakeoff, kinds: tuple[str, ...]) -> CandidateResult | None:
 
 def _score(bakeoff: Bakeoff, c: CandidateResult) -> str:
     s = c.scores[bakeoff.primary]
+    if 0 < bakeoff.examples < SMALL_EVAL:  # widened for n, within the [0, 1] a score lives in
+        w = honest(s, bakeoff.examples)
+        s = replace(w, low=max(w.low, min(s.low, 0.0)), high=min(w.high, max(s.high, 1.0)))
     return f"{c.name} {s.mean:.3f} [{s.low:.3f}–{s.high:.3f}]"
 
 
@@ -64,8 +81,25 @@ def apply_bakeoff(path: str, bakeoff: Bakeoff, knowledge: bool, fine_tune_blocke
     tuned = _best(bakeoff, ("lora", "rag+lora"))
     simple = _best(bakeoff, ("zero-shot", "few-shot", "rag"))  # the best candidate without fine-tuning
 
+    small = 0 < n < SMALL_EVAL
+    out.settles_stage = tuned is not None
+
     def diff(a: CandidateResult, b: CandidateResult) -> Interval:
-        return bakeoff.difference(a.name, b.name)
+        return honest(bakeoff.difference(a.name, b.name), n)
+
+    out = _decide(out, path, bakeoff, knowledge, fine_tune_blocked, prompt, rag, tuned, simple, diff, small)
+    if small:
+        out.score_delta = min(out.score_delta, 0.0) - (0.1 if out.overturned else 0.0)
+        out.notes.append(f"the bake-off's {n} examples are too few to raise confidence")
+    return out
+
+
+def _decide(out: MeasuredVerdict, path: str, bakeoff: Bakeoff, knowledge: bool, fine_tune_blocked: str | None,
+            prompt: CandidateResult | None, rag: CandidateResult | None, tuned: CandidateResult | None,
+            simple: CandidateResult | None, diff, small: bool) -> MeasuredVerdict:
+    """The path after the measurement (the rules' `path` unless a measured lead or, on enough examples, a tie moves it)."""
+    basis = f"eval:{bakeoff.primary}"
+    winner = bakeoff.winner
 
     if path in ("fine-tune", "rag+fine-tune"):
         if tuned is None:
@@ -79,6 +113,10 @@ def apply_bakeoff(path: str, bakeoff: Bakeoff, knowledge: bool, fine_tune_blocke
         if d.low > 0:
             out.reasons.append((f"Fine-tuning pays off: {tuned.name} beats {simple.name} ({_diff(d)})", basis))
             out.score_delta += 0.1
+        elif small and d.high >= 0:
+            out.warnings.append((f"Too few examples to tell {tuned.name} from {simple.name} ({_diff(d)}, widened for "
+                                 f"{bakeoff.examples} examples): the interview's verdict stands until a larger bake-off "
+                                 "decides", basis))
         else:
             fallback = "rag" if path == "rag+fine-tune" or simple.kind == "rag" else "prompt"
             worse = "scores below" if d.high < 0 else "is within the noise of"

@@ -3,7 +3,8 @@
 answers.yaml is a flat mapping `question id: value`, in interview order, each key preceded by its question as a
 comment, so a team can fill it in by hand, script it, or resume an interview. Unanswered questions are simply
 absent (or `null`). Unknown keys are an error (a typo would otherwise be silently ignored), so nothing unknown is
-ever kept or lost: what loads is exactly what saves.
+ever kept or lost: what loads is exactly what saves. A key given twice and a choice given by its position number
+(`budget: 3`) are errors naming the line: a file names its options (a typed answer at the prompt may use the number).
 """
 
 from __future__ import annotations
@@ -85,9 +86,10 @@ class Question:
         values = answers.values if isinstance(answers, Answers) else answers
         return all(values.get(qid) in allowed for qid, allowed in self.when)
 
-    def parse(self, raw: object) -> object:
+    def parse(self, raw: object, by_number: bool = True) -> object:
         """Turn raw input (a typed string or a YAML value) into this question's value; None means unanswered.
 
+        `by_number` accepts the number shown next to an option (typed at a prompt); a file must name the option.
         Raises UsageError with a hint listing what is allowed.
         """
         if raw is None or (isinstance(raw, str) and not raw.strip()):
@@ -109,7 +111,7 @@ class Question:
             raise UsageError(f"{self.id}: expected yes or no, got {show_value(raw)}.", "Answer yes or no.")
         if self.kind == "number":
             return self._parse_number(raw)
-        return self._parse_choice(raw)
+        return self._parse_choice(raw, by_number)
 
     def _text(self, raw: object, hint: str) -> str:
         """str(raw), refusing (UsageError) what has no short text form, such as an integer of thousands of digits."""
@@ -149,7 +151,9 @@ class Question:
                     raise UsageError(f"{self.id}: expected a number, got {show_value(raw)}.", f"Give a number{bounds}, e.g. 300.") from None
         if value != value or value in (float("inf"), float("-inf")):
             raise UsageError(f"{self.id}: expected a finite number, got {show_value(raw)}.", f"Give a number{bounds}.")
-        if (self.minimum is not None and value < self.minimum) or (self.maximum is not None and value > self.maximum):
+        if self.maximum is not None and value > self.maximum:
+            raise UsageError(f"{self.id}: {show_value(raw)} is too large.", f"Give a number{bounds}.")
+        if self.minimum is not None and value < self.minimum:
             raise UsageError(f"{self.id}: {show_value(raw)} is out of range.", f"Give a number{bounds}.")
         if self.maximum is None and abs(value) > NUMBER_LIMIT:
             raise UsageError(f"{self.id}: {show_value(raw)} is too large.", f"Give a number{self._capped_bounds(bounds)}.")
@@ -157,7 +161,7 @@ class Question:
             value = int(value)
         return value
 
-    def _parse_choice(self, raw: object) -> str:
+    def _parse_choice(self, raw: object, by_number: bool = True) -> str:
         if isinstance(raw, bool) and ("yes" in self.values or "no" in self.values):  # YAML reads bare yes/no as booleans
             raw = "yes" if raw else "no"
         if isinstance(raw, _CONTAINERS):
@@ -167,6 +171,11 @@ class Question:
             if text.lower() in (option.value.lower(), option.label.lower()):
                 return option.value
         if text.isdigit() and len(text) < 6 and 1 <= int(text) <= len(self.options):  # the number shown next to an option
+            if not by_number:
+                option = self.options[int(text) - 1]
+                raise UsageError(f"{self.id}: {show_value(raw)} is a position, not a choice: options are named in a file.",
+                                 f"Write the option's name (position {text} is `{option.value}`). Use one of: "
+                                 f"{', '.join(self.values)}.")
             return self.options[int(text) - 1].value
         close = difflib.get_close_matches(text.lower(), [v.lower() for v in self.values], n=1) if len(text) < 200 else []
         did_you_mean = f"Did you mean {close[0]!r}? " if close else ""
@@ -177,7 +186,7 @@ class Question:
 
 
 def _num(value: float | None) -> str:
-    return "" if value is None else (str(int(value)) if float(value).is_integer() else str(value))
+    return "" if value is None else (f"{int(value):,}" if float(value).is_integer() else str(value))
 
 
 def show_value(value: object, width: int = 60) -> str:
@@ -250,9 +259,12 @@ class Answers:
         value = self.values.get(qid)
         return default if value is None else value
 
-    def set(self, qid: str, value: object) -> None:
-        """Validate and store an answer (None or an empty string clears it); UsageError with a hint if invalid."""
-        parsed = self._question(qid).parse(value)
+    def set(self, qid: str, value: object, by_number: bool = True) -> None:
+        """Validate and store an answer (None or an empty string clears it); UsageError with a hint if invalid.
+
+        `by_number`: accept an option's position number (typed at a prompt), not only its name.
+        """
+        parsed = self._question(qid).parse(value, by_number)
         if parsed is None:
             self.values.pop(qid, None)
         else:
@@ -302,7 +314,7 @@ def load_answers(path: str | Path, questions: list[Question] | None = None) -> A
     answers = Answers(questions=questions if questions is not None else load_questions())
     for key, value in data.items():
         try:
-            answers.set(key if isinstance(key, str) else show_value(key), value)
+            answers.set(key if isinstance(key, str) else show_value(key), value, by_number=False)
         except UsageError as exc:
             line = _line_of_key(text, key)
             where = f"{path}:{line}:" if line else f"{path},"

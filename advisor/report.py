@@ -1,24 +1,21 @@
-"""The recommendation report: Markdown a product manager can forward, and the same content as JSON."""
+"""The recommendation report: Markdown a product manager can forward, and the same content as JSON.
+
+The top half is for the reader who decides: the verdict, the reasons, answers to check, money and time in plain
+words, what would change the verdict and what to do next. Everything technical (question ids, what each statement
+rests on, data-health figures, price tables, LoRA settings, commands) is in the appendix.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+from advisor import plain
 from advisor.evidence import Evidence
 from advisor.interview import Answers
-from advisor.recommend import PATH_LABELS, Recommendation
-from curation.report import format_duration
+from advisor.recommend import Recommendation
 
-REPORT_VERSION = 1
-
-
-def _money(value: float | None, currency: str = "USD") -> str:
-    if value is None:
-        return "n/a"
-    sign = "$" if currency == "USD" else f"{currency} "
-    return f"{sign}{value:,.2f}" if abs(value) >= 0.1 or value == 0 else f"{sign}{value:.3g}"
-
+REPORT_VERSION = 2
 
 
 def _basis(basis: str) -> str:
@@ -30,6 +27,41 @@ def _basis(basis: str) -> str:
 
 def _cell(text: object) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _money_and_time(rec: Recommendation) -> list[str]:
+    """Money and time in plain words: what training takes, what a request costs, whether a fine-tune pays back."""
+    costs = rec.costs
+    if not costs:
+        return []
+    cur = costs.get("currency", "USD")
+    lines = ["## Money and time", ""]
+    fine_tuning = rec.path in ("fine-tune", "rag+fine-tune") or rec.stage is not None
+    local = costs["training"].get("local") or {}
+    if fine_tuning and local:
+        lines.append(f"- **Training:** a LoRA fine-tune of {plain.model_name(local.get('model'))} takes "
+                     f"{plain.duration(local.get('seconds'))} on this machine; the cost is your own hardware and an "
+                     "engineer's time to prepare data and check results.")
+    closing = costs.get("hosted_fine_tuning") or {}
+    if fine_tuning and closing.get("summary"):
+        lines.append(f"- **Hosted fine-tuning:** {closing['summary']}")
+    request, ref, per_day = costs["request"], costs["reference"], costs.get("requests_per_day")
+    if costs.get("hosted_allowed"):
+        per_1k = ref["few_shot_per_1k"]
+        month = f"; at {plain.count(per_day)} requests a day that is about {plain.money(per_1k * per_day / 1000 * 30.4, cur)} " \
+                "a month" if per_day else ""
+        lines.append(f"- **Per request:** a prompt with {request['shots']} demonstrations costs about "
+                     f"{plain.money(per_1k, cur)} per 1,000 requests at today's prices for {ref['model']}{month}.")
+        days = ref.get("break_even_days")
+        if fine_tuning:
+            if ref.get("break_even_requests") is None or (days is not None and days > 365):
+                lines.append("- **Payback:** a fine-tune does not pay back on cost; the case is consistency.")
+            elif days is not None:
+                lines.append(f"- **Payback:** dropping the demonstrations repays the training in {plain.days(days)} at "
+                             "your volume.")
+    else:
+        lines.append("- **Per request:** your data must stay in-house, so the cost is the machines you run the model on.")
+    return lines + [""]
 
 
 def _data_health(ev: Evidence) -> list[str]:
@@ -49,7 +81,7 @@ def _data_health(ev: Evidence) -> list[str]:
         ("Tokens per example", f"median {ev.tokens_median:,.0f}, p90 {ev.tokens_p90:,.0f}, max {ev.tokens_max:,} "
                                f"({ev.tokenizer} tokenizer)"),
     ]
-    lines = ["## Data health", ""]
+    lines = ["### Data health", ""]
     if ev.source:
         lines += [f"Measured by `tunewise curate` in `{ev.source}`.", ""]
     lines += ["| | |", "|---|---|"] + [f"| {name} | {_cell(value)} |" for name, value in rows]
@@ -64,19 +96,23 @@ def _costs(costs: dict[str, Any]) -> list[str]:
     cur = costs.get("currency", "USD")
     training, request = costs["training"], costs["request"]
     measured = training.get("basis") == "measured"
-    lines = ["## Costs", ""]
+    lines = ["### Costs", ""]
     lines += [
-        f"**Training** ({'measured' if measured else 'estimated from your answer; give --data to measure'}): "
-        f"{training.get('train_tokens', 0):,} training tokens × {training.get('epochs', 0)} epochs = "
-        f"{training.get('billed_tokens', 0):,} billed tokens (training prices as of {costs.get('training_as_of')}).",
+        f"**Training** ({'measured' if measured else 'estimated from the `examples` answer; `--data` measures it'}): "
+        f"{plain.count(training.get('train_tokens', 0))} training tokens × {training.get('epochs', 0)} epochs = "
+        f"{plain.count(training.get('billed_tokens', 0))} tokens (training prices as of {costs.get('training_as_of')}).",
         "",
     ]
     local = training.get("local") or {}
     if local:
-        lines += [f"- Local LoRA on {local.get('model')}: about {format_duration(local.get('seconds', 0))} "
+        lines += [f"- Local LoRA on {local.get('model')}: {plain.duration(local.get('seconds', 0))} "
                   f"at {local.get('tokens_per_second')} tokens/s ({local.get('measured', 'measured here')})."]
+    closing = costs.get("hosted_fine_tuning") or {}
     if costs.get("hosted_allowed"):
-        lines += [f"- Hosted, {h['model']} ({h['provider']}): {_money(h['cost'], cur)}" for h in training.get("hosted", [])]
+        status = " — closed or closing to new jobs, shown for reference only" if closing.get("status") else ""
+        lines += [f"- Hosted, {h['model']} ({h['provider']}): {plain.money(h['cost'], cur)}{status}"
+                  for h in training.get("hosted", [])]
+        lines += [f"  - {o['provider']}: {o['note']} ({o['source']})" for o in closing.get("offers", [])]
     else:
         lines += ["- Hosted fine-tuning: not an option, your data must stay in-house."]
     basis = "measured medians from your data" if request.get("measured") else "assumed sizes (no dataset given)"
@@ -99,8 +135,8 @@ def _costs(costs: dict[str, Any]) -> list[str]:
                   "training | pays off after |", "|---|---|---|---|---|---|"]
         for row in costs["per_request"]:
             lines.append(
-                f"| {row['model']} | {_money(row['few_shot_per_1k'], cur)} | {_money(row['fine_tuned_per_1k'], cur)} | "
-                f"{_money(row['fine_tuned_short_prompt_per_1k'], cur)} | {_money(row['training_cost'], cur)} | "
+                f"| {row['model']} | {plain.money(row['few_shot_per_1k'], cur)} | {plain.money(row['fine_tuned_per_1k'], cur)} | "
+                f"{plain.money(row['fine_tuned_short_prompt_per_1k'], cur)} | {plain.money(row['training_cost'], cur)} | "
                 f"{_payoff(row, per_day)} |")
         lines += ["", "Fine-tuned models cost about twice as much per token as their base model; a fine-tune saves money "
                   "only when it makes the prompt shorter by more than that. Token counts use the "
@@ -115,56 +151,87 @@ def _payoff(row: dict[str, Any], per_day: float | None) -> str:
         if n is None:
             continue
         days = row.get(f"break_even_days{suffix}")
-        parts.append(f"{n:,} requests" + (f" ≈ {days:g} days" if days is not None else "") + label)
+        if days is not None and days > 365:
+            parts.append(f"does not pay back on cost{label}")
+            continue
+        parts.append(f"{plain.count(n)} requests" + (f" ≈ {plain.days(days)}" if days is not None else "") + label)
     return "; ".join(parts) if parts else "never, on price alone"
 
 
+def _lora_settings() -> list[str]:
+    from training.lora_config import LoraSettings
+
+    s = LoraSettings()
+    return ["### Fine-tuning settings", "",
+            f"LoRA rank r={s.rank}, alpha={s.alpha}, dropout={s.dropout}, on the attention projections of the "
+            f"architecture (q/k/v/o for Llama-style models); learning rate {s.learning_rate:g}, {s.epochs:g} epochs, "
+            f"batch {s.batch_size}, sequences up to {s.max_length:,} tokens, early stopping after "
+            f"{s.early_stopping_patience} evaluations without progress, seed {s.seed}.", ""]
+
+
 def _answers(answers: Answers) -> list[str]:
-    lines = ["## Your answers", "", "| question | answer |", "|---|---|"]
+    lines = ["### Your answers", "", "| id | question | answer |", "|---|---|---|"]
     for q in answers.questions:
         if answers.answered(q.id):
-            lines.append(f"| {_cell(q.text)} | {_cell(q.label_of(answers.values[q.id]))} |")
+            lines.append(f"| `{q.id}` | {_cell(q.text)} | {_cell(q.label_of(answers.values[q.id]))} |")
     missing = [q for q in answers.questions if q.id in answers.missing()]
     if missing:
-        lines += ["", "Not answered: " + "; ".join(q.text for q in missing)]
+        lines += ["", "Not answered: " + "; ".join(f"`{q.id}`" for q in missing)]
     return lines + [""]
 
 
 def _bakeoff_section(rec: Recommendation) -> list[str]:
-    """The bake-off's own Markdown section (evals/<date>/summary.md), or a pointer to running one."""
+    """The bake-off's own Markdown section (evals/<date>/summary.md), demoted into the appendix, or how to run one."""
     if rec.bakeoff:
         summary = Path(rec.bakeoff) / "summary.md"
         if summary.is_file():
-            return summary.read_text(encoding="utf-8").rstrip("\n").split("\n") + [""]
-    return ["## Bake-off", "", "Not run yet: `tunewise eval PROJECT` scores zero-shot, the few-shot prompt, RAG and each "
+            text = summary.read_text(encoding="utf-8").rstrip("\n").split("\n")
+            return [f"#{line}" if line.startswith("#") else line for line in text] + [""]
+    return ["### Bake-off", "", "Not run yet: `tunewise eval PROJECT` scores zero-shot, the few-shot prompt, RAG and each "
             "fine-tuned adapter on the held-out examples, and this verdict then rests on that measurement.", ""]
 
 
 def render_markdown(rec: Recommendation, answers: Answers, evidence: Evidence | None = None) -> str:
-    """The report a PM can forward: verdict first, then reasons, warnings, data health, costs, what would change it, next steps."""
+    """The report a PM can forward: verdict, reasons, money and time and next steps first; technical detail after."""
     task = answers.get("task")
     lines = ["# Should we fine-tune?", ""] + ([f"*Task: {task.rstrip('.')}.*", ""] if task else [])
-    lines += [f"**Verdict: {PATH_LABELS[rec.path]}** (confidence: {rec.confidence}, {rec.score:.2f})", "", rec.headline, ""]
-    if rec.confidence_notes:
-        lines += ["Confidence is lowered by: " + "; ".join(rec.confidence_notes) + ".", ""]
-    lines += ["## Why", ""] + [f"- {r.text}. *({_basis(r.basis)})*" for r in rec.reasons] + [""]
-    if rec.warnings:
-        lines += ["## Watch out", ""] + [f"- {w.text}. *({_basis(w.basis)})*" for w in rec.warnings] + [""]
-    if evidence is not None:
-        lines += _data_health(evidence)
-    else:
-        lines += ["## Data health", "", "No dataset was measured: the verdict rests on your answers alone. Run "
-                  "`tunewise advise --data your-examples.jsonl` to check duplicates, conflicts and size.", ""]
-    lines += _bakeoff_section(rec)
-    lines += _costs(rec.costs)
+    lines += [f"**Verdict: {rec.verdict_label}** (confidence: {rec.confidence})", "", rec.headline, ""]
+    lines += ["## Why", ""] + [f"- {r.text}." for r in rec.reasons] + [""]
+    if rec.contradictions:
+        lines += ["## Answers to check", ""] + [f"- {c.text}." for c in rec.contradictions] + [""]
+    others = [w for w in rec.warnings if w not in rec.contradictions]
+    if others:
+        lines += ["## Watch out", ""] + [f"- {w.text}." for w in others] + [""]
+    lines += _money_and_time(rec)
     if rec.would_change:
         lines += ["## What would change the verdict", ""] + [f"- {w}" for w in rec.would_change] + [""]
     if rec.next_steps:
         lines += ["## Next steps", ""] + [f"{i}. {s}" for i, s in enumerate(rec.next_steps, 1)] + [""]
+    lines += ["---", "", "## Appendix: technical detail", ""]
+    lines += [f"**Confidence** {rec.score:.2f} ({rec.confidence})"
+              + (": lowered by " + "; ".join(rec.confidence_notes) + "." if rec.confidence_notes else "."), ""]
+    lines += ["### What each statement rests on", ""]
+    lines += [f"- {r.text[:80]}{'…' if len(r.text) > 80 else ''} — *{_basis(r.basis)}*" for r in rec.reasons + rec.warnings]
+    lines += [""]
+    if rec.ignored:
+        lines += ["### Answers set aside", "", "Their question does not apply given another answer, so the verdict does "
+                  "not read them:", ""] + [f"- {i}" for i in rec.ignored] + [""]
+    if evidence is not None:
+        lines += _data_health(evidence)
+    else:
+        lines += ["### Data health", "", "No dataset was measured: the verdict rests on your answers alone. "
+                  "`tunewise advise --data your-examples.jsonl` checks duplicates, conflicts and size.", ""]
+    lines += _bakeoff_section(rec)
+    lines += _costs(rec.costs)
+    if rec.path in ("fine-tune", "rag+fine-tune") or rec.stage:
+        lines += _lora_settings()
+    if rec.commands:
+        lines += ["### Commands", ""] + [f"- `{c}`" for c in rec.commands] + [""]
     lines += _answers(answers)
     lines += ["---", "", "*Generated by tunewise. The guidance behind it: start with prompting; add RAG when the model "
-              "lacks knowledge; fine-tune when it must behave differently and consistently, with enough consistent "
-              "examples and an evaluation set. Fine-tuning changes how a model answers, not what it knows.*", ""]
+              "lacks knowledge; fine-tune when it must behave differently and consistently, once a measured prompt falls "
+              "short, with enough consistent examples and an evaluation set. Fine-tuning changes how a model answers, "
+              "not what it knows.*", ""]
     return "\n".join(lines)
 
 
@@ -177,5 +244,3 @@ def report_json(rec: Recommendation, answers: Answers, evidence: Evidence | None
         "unanswered": answers.missing(),
         "evidence": evidence.to_dict() if evidence is not None else None,
     }
-
-

@@ -200,6 +200,21 @@ def _depth_limited_loader():
             finally:
                 self._depth -= 1
 
+        def construct_mapping(self, node, deep=False):  # type: ignore[override]
+            # A key given twice is an error naming both lines: YAML would silently keep the last value.
+            if isinstance(node, yaml.MappingNode):
+                first: dict[tuple[str, str], int] = {}
+                for key_node, _ in node.value:
+                    if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                        continue
+                    key = (key_node.tag, key_node.value)
+                    if key in first:
+                        raise yaml.constructor.ConstructorError(
+                            None, None, f"the key {key_node.value[:80]!r} is given twice (first on line {first[key]})",
+                            key_node.start_mark)
+                    first[key] = key_node.start_mark.line + 1
+            return super().construct_mapping(node, deep=deep)
+
     return Loader
 
 

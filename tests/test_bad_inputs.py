@@ -371,9 +371,7 @@ CASES: list[Case] = [
     Case("curate-out-in-read-only-folder", out_in_read_only_folder, codes=(2,), root_skip="root writes any folder"),
     Case("curate-markup-in-input-path", markup_input, codes=(2,)),
     Case("curate-markup-in-out-path", markup_out, codes=(2,)),
-    *(Case(f"advise-answers-{Path(n).stem}", answers(n), codes=(1,),
-           xfail=("a duplicate key is taken silently (the last value wins), exit 0" if n == "duplicate_key.yaml" else None))
-      for n in _listing("answers")),
+    *(Case(f"advise-answers-{Path(n).stem}", answers(n), codes=(1,)) for n in _listing("answers")),
     Case("advise-answers-fifo", answers_fifo, codes=(2,), says=("named pipe",)),
     *(Case(f"rag-query-manifest-{Path(n).stem}", rag_query(n), codes=(1, 2)) for n in _listing("manifest")),
     *(Case(f"rag-build-over-manifest-{Path(n).stem}", rag_rebuild(n), codes=(0,), says=("Rebuilt from scratch",))

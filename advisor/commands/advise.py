@@ -126,6 +126,12 @@ def advise(answers_path, data, curated_out, skip_invalid, report_path, ask, save
     evidence = _evidence(data, curated_out, skip_invalid) if data else None
     bakeoff = _bakeoff(eval_path, data)
     rec = advise_on(answers, evidence, bakeoff).recommendation
+    if rec.contradictions:
+        say((f"{len(rec.contradictions)} pair(s) of answers contradict each other", "yellow"),
+            " (see \"Answers to check\" in the report): correct the one that is wrong.")
+    if rec.ignored:
+        say((f"{len(rec.ignored)} answer(s) set aside", "dim"), (": their question does not apply given another answer.",
+                                                               "dim"))
     if rec.missing:
         say((f"{len(rec.missing)} key question(s) unanswered", "yellow"), f" ({', '.join(rec.missing)}): the confidence is "
             f"lowered. Answer them in {answers_path or DEFAULT_ANSWERS}, or run on a terminal to be asked.")

@@ -109,3 +109,21 @@ def test_a_bakeoff_of_an_older_evaluation_set_is_flagged():
     lead.stale = True
     stale = extraction(lead)
     assert any("has changed since" in w.text for w in stale.warnings) and stale.score < fresh.score
+
+
+def test_a_tiny_bakeoff_never_raises_confidence_and_a_tie_on_it_overturns_nothing():
+    tie = bakeoff({"few-shot": 0.60, "lora:r1": 0.62}, {("lora:r1", "few-shot"): (0.01, 0.04)}, n=3)
+    before, after = extraction(None), extraction(tie)
+    # on 3 examples the honest interval is at least ±0.57: the lead is not a lead, and the verdict stands
+    assert after.path == "fine-tune" and after.overturned is None and after.score <= before.score
+    assert any("Too few examples to tell" in w.text for w in after.warnings)
+    assert any("too few to raise confidence" in n for n in after.confidence_notes)
+
+
+def test_a_clear_lead_on_a_small_bakeoff_may_overturn_but_lowers_confidence():
+    lead = bakeoff({"few-shot": 0.20, "lora:r1": 0.95}, {("lora:r1", "few-shot"): (0.7, 0.8)}, n=12)
+    answers = Answers.from_dict({**EXTRACTION, "prompt_score": 9, "prompt_failures": "none"})
+    evidence = evidence_from_report(EXTRACTION_DATA)
+    before, after = recommend(answers, evidence), recommend(answers, evidence, bakeoff=lead)
+    assert after.path == "fine-tune" and after.overturned == "prompt" and after.score < before.score
+    assert any("[+0.467" in r.text or "95% interval" in r.text for r in after.reasons)  # widened for n

@@ -83,7 +83,8 @@ def test_report_file_puts_the_verdict_first(tmp_path, curated_small):
     assert result.exit_code == 0, result.stderr
     text = target.read_text()
     assert text.startswith("# Should we fine-tune?")
-    order = [text.index(h) for h in ("**Verdict: prompting**", "## Why", "## Data health", "## Costs", "## Next steps")]
+    order = [text.index(h) for h in ("**Verdict: prompting**", "## Why", "## Money and time", "## Next steps",
+                                     "## Appendix: technical detail", "### Data health", "### Costs")]
     assert order == sorted(order)
     assert [p.name for p in target.parent.iterdir()] == ["report.md"]  # written atomically, no temp file left
     assert "Verdict" in result.stdout  # and rendered on the terminal

@@ -124,7 +124,7 @@ SCENARIOS = [
     Scenario("High-volume ticket tagging: the prompt is good (9/10) but every request carries 5 long demonstrations; "
              "200,000 requests a day, cost-sensitive", {**BASE, "output_kind": "labels", "output_strictness": "moderate",
              "examples": 2000, "prompting_tried": True, "prompt_score": 9, "prompt_failures": "none",
-             "latency_cost": "high", "requests_per_day": 200_000}, "fine-tune", "pays back its",
+             "latency_cost": "high", "requests_per_day": 200_000}, "fine-tune", "repays its",
              data=report(2100, 2000, exact=100, tokens=400, reply=5), system_fraction=0.5),
     Scenario("75 consistent examples: enough to try a fine-tune, thin to rely on", EXTRACTION, "fine-tune",
              "enough to try, thin to rely on", where="warnings", data=report(80, 75, exact=5)),
@@ -137,7 +137,7 @@ SCENARIOS = [
     Scenario("A fine-tune on a minimal budget", {**EXTRACTION, "budget": "minimal"}, "fine-tune", "budget is minimal",
              where="warnings", data=EXTRACTION_DATA),
     Scenario("A fine-tune that pays off on quality, not price: with retrieval the fine-tuned model's double token price wins",
-             SUPPORT, "rag+fine-tune", "does not pay off: it costs about twice as much per token", data=SUPPORT_DATA,
+             SUPPORT, "rag+fine-tune", "does not pay back on cost; the case is consistency", data=SUPPORT_DATA,
              system_fraction=0.8),
 ]
 
@@ -242,3 +242,63 @@ def test_costs_follow_the_measured_tokens():
     assert costs["request"]["measured"] and costs["request"]["output_tokens"] == 100
     estimated = recommend(_answers(EXTRACTION)).costs
     assert estimated["training"]["basis"] == "assumed" and estimated["training"]["train_tokens"] > 0
+
+
+# --------------------------------------------------------------------------- issue #13: verdicts that hold up
+
+STYLE_CORPUS = {**BASE, "output_kind": "style", "output_strictness": "moderate", "examples_consistent": "yes",
+                "prompting_tried": True, "prompt_score": 6, "prompt_failures": "none"}
+
+
+def test_a_large_consistent_corpus_counts_toward_fine_tuning_a_house_style():
+    small, large = (recommend(_answers({**STYLE_CORPUS, "examples": n})) for n in (300, 3000))
+    assert small.path == "prompt" and large.path == "fine-tune"
+    assert any("3,000 consistent examples of this style" in r.text for r in large.reasons)
+
+
+def test_unanswered_and_no_prompting_give_the_same_staged_verdict():
+    no, blank = (recommend(_answers({**VOICE, "prompting_tried": tried, "prompt_score": None, "prompt_failures": None}))
+                 for tried in (False, None))
+    assert no.verdict == blank.verdict == "prompt→fine-tune"
+    assert no.stage == "fine-tune" and "scores below 8 of 10" in no.stage_trigger
+    for rec in (no, blank):
+        assert "consistent behaviour a prompt does not deliver" not in rec.headline  # no prompt was ever scored
+        assert any("no prompt has been scored" in n for n in rec.confidence_notes)
+    assert "prompting_tried" in blank.missing and "prompting_tried" not in no.missing
+
+
+def test_answers_to_questions_that_do_not_apply_are_ignored_and_listed():
+    stale = {**BASE, "private_facts": "none", "facts_change": "weekly", "prompting_tried": False, "prompt_score": 3,
+             "prompt_failures": "facts"}
+    rec = recommend(_answers(stale))
+    assert rec.path == "prompt"  # "failures: facts" of a prompt never tried does not turn it into RAG
+    assert not any(r.basis == "answer:facts_change" for r in rec.reasons + rec.warnings)
+    assert len(rec.ignored) == 3 and any("How often do those facts change" in i for i in rec.ignored)
+
+
+@pytest.mark.parametrize(("change", "names"), [
+    ({"output_kind": "free_text", "output_strictness": "strict"}, ("Free text", "Strict")),
+    ({"prompting_tried": False, "prompt_score": 6}, ("“no” to", "“6” to")),
+    ({"requests_per_day": 0, "latency_cost": "high"}, ("“0” to", "High: real-time")),
+    ({"recurrence": "one_off", "budget": "ample"}, ("One-off", "Ample")),
+])
+def test_contradictions_name_both_answers_and_ask_which_is_right(change, names):
+    rec = recommend(_answers({**BASE, **change}))
+    assert rec.contradictions and rec.contradictions == rec.warnings[:len(rec.contradictions)]
+    text = rec.contradictions[0].text
+    assert all(n in text for n in names) and "which is right?" in text
+    assert any("contradict" in n for n in rec.confidence_notes)
+
+
+def test_a_payback_beyond_a_year_is_no_reason_to_fine_tune():
+    rec = recommend(_answers({**EXTRACTION, "requests_per_day": 1}), evidence_from_report(EXTRACTION_DATA))
+    assert rec.path == "fine-tune"
+    texts = [r.text for r in rec.reasons]
+    assert any("does not pay back on cost; the case is consistency" in t for t in texts)
+    assert not any("days" in t and "repays" in t for t in texts)
+
+
+def test_large_figures_are_shortened_in_words():
+    rec = recommend(_answers({**VOICE, "examples": 10_000_000, "requests_per_day": 1_000_000_000}))
+    text = " ".join(r.text for r in rec.reasons + rec.warnings) + " ".join(rec.next_steps)
+    assert "10 million" in text and "1000000000" not in text and "10000000" not in text
