@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
 
+from textual import on
 from textual.app import App
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from advisor.project import STEPS, Project, create_sample_project, is_project, open_or_create
+from advisor.tui.app_wording import app_hint
+from advisor.tui.jobs import Job
+from advisor.tui.messages import ErrorRaised, GoTo
+from advisor.tui.models import SharedModels
 from advisor.tui.screens.base import PaletteCommand, StepScreen
 from curation.errors import TunewiseError
 
@@ -51,10 +57,8 @@ class TunewiseApp(App[None]):
         self.project_dir = Path(project_dir) if project_dir is not None else None
         self.sample = sample
         self.project: Project | None = None
-        self._embedder = embedder
-        self._embedder_lock = threading.Lock()
-        self._generators: dict[str | None, object] = {}  # the base model, and at most one adapter on top of it
-        self._generator_lock = threading.Lock()
+        self.models = SharedModels(embedder)  # handed down to the screens that run jobs
+        self.jobs: weakref.WeakSet[threading.Event] = weakref.WeakSet()  # cancel tokens of the jobs under way
 
     def on_mount(self) -> None:
         if self.project_dir is None:
@@ -106,6 +110,7 @@ class TunewiseApp(App[None]):
             from advisor.tui.screens.project import ProjectScreen
 
             return ProjectScreen()
+        models = self.models
         if step == "interview":
             from advisor.tui.screens.interview import InterviewScreen
 
@@ -113,7 +118,7 @@ class TunewiseApp(App[None]):
         if step == "data":
             from advisor.tui.screens.data import DataScreen
 
-            return DataScreen(project)
+            return DataScreen(project, models)
         if step == "recommendation":
             from advisor.tui.screens.recommendation import RecommendationScreen
 
@@ -121,10 +126,10 @@ class TunewiseApp(App[None]):
         if step == "evaluate":
             from advisor.tui.screens.evaluate import EvaluateScreen
 
-            return EvaluateScreen(project)
+            return EvaluateScreen(project, models)
         from advisor.tui.screens.run import RunScreen
 
-        return RunScreen(project, getattr(result, "path", None))
+        return RunScreen(project, getattr(result, "path", None), models)
 
     def _finished(self, step: str, result: object) -> None:
         """A step's screen was dismissed with its result: go on to the next step."""
@@ -144,50 +149,48 @@ class TunewiseApp(App[None]):
     def action_goto(self, step: str) -> None:
         self.goto(step)
 
-    # --- services for screens -----------------------------------------------------------------------
+    async def action_quit(self) -> None:
+        """Quit at once: every running job is told to stop (training keeps a checkpoint, a bake-off its outputs)."""
+        for cancel in list(self.jobs):
+            cancel.set()
+        self.exit()
+
+    # --- what screens and widgets send up -----------------------------------------------------------
+
+    @on(GoTo)
+    def _go_to(self, message: GoTo) -> None:
+        self.goto(message.step)
+
+    @on(ErrorRaised)
+    def _error_raised(self, message: ErrorRaised) -> None:
+        self.report_error(message.error)
+
+    @on(Job.Started)
+    def _job_started(self, message: Job.Started) -> None:
+        self.jobs.add(message.cancel)
+
+    @on(Job.Failed)
+    def _job_failed(self, message: Job.Failed) -> None:
+        self.report_error(message.error)
+
+    @on(Job.Cancelled)
+    def _job_cancelled(self, message: Job.Cancelled) -> None:
+        """A cancel is a warning notice: what was kept, how to go on."""
+        self.notify(message.text, title="Cancelled", severity="warning", markup=False)
 
     def report_error(self, exc: BaseException) -> None:
-        """An error as a notice: the library's message and hint, or the exception for anything unexpected.
+        """An error as a notice: the library's message and hint (in the app's words), or the exception for anything
+        unexpected.
 
         Messages echo paths, ids and values the user typed, so every notice of the app is plain text (markup=False).
         """
         if isinstance(exc, TunewiseError):
-            text = exc.message + (f"\n{exc.hint}" if exc.hint else "")
+            hint = app_hint(exc.hint)
+            text = exc.message + (f"\n{hint}" if hint else "")
             self.notify(text, title=exc.title, severity="error", timeout=10, markup=False)
         else:
             self.notify(f"{type(exc).__name__}: {exc}", title="Unexpected error", severity="error", timeout=10,
                         markup=False)
-
-    def report_stop(self, exc: BaseException, title: str) -> None:
-        """A job that raised: a cancel is a warning notice (what was kept, how to resume), anything else an error."""
-        from curation.errors import CancelledError
-
-        if isinstance(exc, CancelledError):
-            self.notify(exc.message, title=title, severity="warning", markup=False)
-        else:
-            self.report_error(exc)
-
-    def get_generator(self, adapter: Path | None = None):
-        """The local generative model (optionally with a run's LoRA adapter), loaded once and shared by the panels
-        (called from worker threads); loading another adapter frees the previous one."""
-        key = str(adapter) if adapter is not None else None
-        with self._generator_lock:
-            if key not in self._generators:
-                from training.generate import load_generator
-
-                for old in [k for k in self._generators if k is not None]:
-                    del self._generators[old]
-                self._generators[key] = load_generator(adapter=adapter)
-            return self._generators[key]
-
-    def get_embedder(self):
-        """The sentence embedder, loaded once per session (called from worker threads)."""
-        with self._embedder_lock:
-            if self._embedder is None:
-                from curation.embed import Embedder
-
-                self._embedder = Embedder()
-            return self._embedder
 
 
 def run_app(project_dir: str | Path | None = None, sample: bool = False) -> None:

@@ -10,6 +10,8 @@ A panel owns a ``JobRunner`` per kind of job and handles the messages with ``@on
 
 Every job posts ``Job.Started``, then ``Job.Progress`` (throttled, the last step of a stage always arrives),
 then exactly one of ``Job.Finished`` (with the result), ``Job.Failed`` (with the exception) or ``Job.Cancelled``.
+The messages bubble on from the owner to its screen and the App: the App keeps every running job's cancel token (so
+quitting stops them all) and shows every failure and cancel as a notice, so an owner only renders its own state.
 Messages go to the owner only while it is mounted; leaving the screen cancels the job through its token.
 """
 
@@ -28,36 +30,52 @@ from curation.errors import CancelledError
 #: The least time between two progress messages of one stage (a stage's last step is always sent).
 PROGRESS_INTERVAL = 0.1
 
-Operation = Callable[[Callable[[str, int, int], None], threading.Event], Any]
+Progress = Callable[[str, int, int], None]
+Operation = Callable[[Progress, threading.Event], Any]
 
 
 class Job:
     """The messages a job posts; ``job`` is the runner's name, so one panel can tell its jobs apart."""
 
     class Started(Message):
-        def __init__(self, job: str) -> None:
+        """A job began; ``cancel`` is its token (set it to stop the job at its next check)."""
+
+        def __init__(self, job: str, cancel: threading.Event) -> None:
             super().__init__()
-            self.job = job
+            self.job, self.cancel = job, cancel
 
     class Progress(Message):
-        def __init__(self, job: str, stage: str, done: int, total: int, at: float) -> None:
+        """A progress(stage, done, total) report of the operation; ``elapsed`` seconds since the job began."""
+
+        def __init__(self, job: str, stage: str, done: int, total: int, elapsed: float) -> None:
             super().__init__()
-            self.job, self.stage, self.done, self.total, self.at = job, stage, done, total, at
+            self.job, self.stage, self.done, self.total, self.elapsed = job, stage, done, total, elapsed
 
     class Finished(Message):
-        def __init__(self, job: str, result: Any) -> None:
+        """The operation returned ``result``."""
+
+        def __init__(self, job: str, result: Any, elapsed: float = 0.0) -> None:
             super().__init__()
-            self.job, self.result = job, result
+            self.job, self.result, self.elapsed = job, result, elapsed
 
     class Failed(Message):
+        """The operation raised ``error``."""
+
         def __init__(self, job: str, error: BaseException) -> None:
             super().__init__()
             self.job, self.error = job, error
 
     class Cancelled(Message):
-        def __init__(self, job: str) -> None:
+        """The operation stopped on its cancel token; ``error`` says what was kept, when the library said so."""
+
+        def __init__(self, job: str, error: CancelledError | None = None) -> None:
             super().__init__()
-            self.job = job
+            self.job, self.error = job, error
+
+        @property
+        def text(self) -> str:
+            """What the library said about the cancel, or "Cancelled."."""
+            return self.error.message if self.error is not None else "Cancelled."
 
 
 class JobRunner:
@@ -67,6 +85,7 @@ class JobRunner:
         self.owner = owner
         self.name = name
         self.cancel_event: threading.Event | None = None
+        self.started_at = 0.0
 
     @property
     def running(self) -> bool:
@@ -78,7 +97,8 @@ class JobRunner:
         if self.running:
             return False
         cancel = self.cancel_event = threading.Event()
-        self.owner.post_message(Job.Started(self.name))
+        self.started_at = time.monotonic()
+        self.owner.post_message(Job.Started(self.name, cancel))
         self.owner.run_worker(lambda: self._run(operation, cancel), thread=True, exclusive=False,
                               exit_on_error=False, group=f"job-{self.name}", name=self.name)
         return True
@@ -88,6 +108,11 @@ class JobRunner:
         if self.cancel_event is not None:
             self.cancel_event.set()
 
+    @property
+    def cancelling(self) -> bool:
+        """Whether the running job was asked to stop."""
+        return self.cancel_event is not None and self.cancel_event.is_set()
+
     def done(self) -> None:
         """Mark the job over (call from the handler of Finished/Failed/Cancelled)."""
         self.cancel_event = None
@@ -95,22 +120,23 @@ class JobRunner:
     def _run(self, operation: Operation, cancel: threading.Event) -> None:
         last: dict[str, float] = {}
 
-        def progress(stage: str, done: int, total: int) -> None:
-            if cancel.is_set():
-                raise CancelledError("Cancelled.")
+        def progress(stage: str, done: int, total: int) -> None:  # the operation itself honours `cancel`
             now = time.monotonic()
-            if done >= total or now - last.get(stage, 0.0) >= PROGRESS_INTERVAL:
+            if done >= total or now - last.get(stage, -PROGRESS_INTERVAL) >= PROGRESS_INTERVAL:
                 last[stage] = now
-                self._post(Job.Progress(self.name, stage, done, total, now))
+                self._post(Job.Progress(self.name, stage, done, total, now - self.started_at))
 
         try:
             result = operation(progress, cancel)
-        except CancelledError:
-            self._post(Job.Cancelled(self.name))
+        except CancelledError as exc:
+            self._post(Job.Cancelled(self.name, exc))
         except Exception as exc:  # every failure reaches the owner as a message, never a crash
-            self._post(Job.Cancelled(self.name) if cancel.is_set() else Job.Failed(self.name, exc))
+            self._post(Job.Failed(self.name, exc))
         else:
-            self._post(Job.Cancelled(self.name) if cancel.is_set() and result is None else Job.Finished(self.name, result))
+            if cancel.is_set() and result is None:
+                self._post(Job.Cancelled(self.name))
+            else:
+                self._post(Job.Finished(self.name, result, time.monotonic() - self.started_at))
 
     def _post(self, message: Message) -> None:
         """Post to the owner; a closed owner (screen left, app quit) simply does not receive it."""

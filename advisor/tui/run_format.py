@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from curation.durations import format_duration
 from curation.errors import DataError, UsageError
 from training.lora_config import LoraSettings
 
@@ -19,10 +20,14 @@ FORM_FIELDS: dict[str, str] = {
 }
 PATH_TABS = {"prompt": "tab-prompt", "rag": "tab-rag", "fine-tune": "tab-finetune", "rag+fine-tune": "tab-rag"}
 # Stages of the RAG build and the prompt build: label, and the share of one bar each fills.
-RAG_STAGES = {"read": ("Reading documents", 0.0, 0.1), "embed": ("Embedding chunks", 0.1, 0.9), "index": ("Indexing", 0.9, 1.0)}
-PROMPT_STAGES = {"embed": ("Embedding inputs", 0.0, 0.8), "cluster": ("Clustering", 0.8, 1.0),
-                 "generate": ("Generating", 0.0, 1.0), "search": ("Searching", 0.0, 0.1)}
-TRAIN_STAGES = {"tokenize": "Tokenising", "train": "Training", "generate": "Generating"}
+# "load" (the embedding model loading, no count) comes before embedding.
+RAG_STAGES = {"read": ("Reading documents", 0.0, 0.1), "load": ("Loading the embedding model", 0.1, 0.1),
+              "embed": ("Embedding chunks", 0.1, 0.9), "index": ("Indexing", 0.9, 1.0)}
+PROMPT_STAGES = {"load": ("Loading the embedding model", 0.0, 0.0), "embed": ("Embedding inputs", 0.0, 0.8),
+                 "cluster": ("Clustering", 0.8, 1.0), "generate": ("Generating", 0.0, 1.0), "search": ("Searching", 0.0, 0.1),
+                 "load model": ("Loading the local model", 0.0, 0.0)}
+TRAIN_STAGES = {"tokenize": "Tokenising", "train": "Training", "generate": "Generating", "load model": "Loading the model",
+                "generate base": "Base model replies", "generate tuned": "Tuned model replies"}
 
 
 def tab_for_path(path: str | None) -> str:
@@ -69,16 +74,6 @@ def eta_seconds(first_step: int, first_time: float, step: int, total: int, now: 
     if done <= 0 or total <= 0 or now <= first_time:
         return None
     return max(total - step, 0) * (now - first_time) / done
-
-
-def format_duration(seconds: float | None) -> str:
-    """h:mm:ss or m:ss; an em dash when unknown."""
-    if seconds is None:
-        return "—"
-    seconds = int(round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def format_loss(value: float | None) -> str:
@@ -157,7 +152,7 @@ class TrainingMonitor:
             head = f"{TRAIN_STAGES.get(self.stage, self.stage)} {self.done}/{self.total}"
         else:
             head = "Not started"
-        return f"{head} · loss {format_loss(self.train_loss)} · eval {format_loss(self.eval_loss)} · ETA {format_duration(self.eta(now))}"
+        return f"{head} · loss {format_loss(self.train_loss)} · eval {format_loss(self.eval_loss)} · ETA {format_duration(self.eta(now), clock=True)}"
 
     def eval_text(self) -> str:
         """Every eval loss so far, by step."""
@@ -167,26 +162,22 @@ class TrainingMonitor:
         return "Eval loss: " + (" · ".join(parts) if parts else "—")
 
 
-class Throttle:
-    """Lets a progress report through at most every `interval` seconds, and always the last one of a stage."""
-
-    def __init__(self, interval: float = 0.1) -> None:
-        self.interval = interval
-        self.last: dict[str, float] = {}
-
-    def ready(self, stage: str, done: int, total: int, now: float) -> bool:
-        """Whether to pass this report on."""
-        if done >= total or stage not in self.last or now - self.last[stage] >= self.interval:
-            self.last[stage] = now
-            return True
-        return False
+def uncounted(done: int, total: int) -> bool:
+    """Whether a progress report has no count to fill a bar with: no total, or a single step not done yet."""
+    return total <= 0 or (total == 1 and done < 1)
 
 
-def stage_position(stages: dict[str, tuple[str, float, float]], stage: str, done: int, total: int) -> tuple[str, float]:
-    """(label, 0–1 share of the whole job) for one progress(stage, done, total) report."""
+def stage_position(stages: dict[str, tuple[str, float, float]], stage: str, done: int,
+                   total: int) -> tuple[str, float | None]:
+    """(label with counts, 0–1 share of the whole job) for one progress(stage, done, total) report.
+
+    An unknown stage is shown by its name; the share is None (an indeterminate bar) when the report has no count.
+    """
     label, start, end = stages.get(stage, (stage, 0.0, 1.0))
-    fraction = 1.0 if total <= 0 else min(max(done / total, 0.0), 1.0)
     counts = f" {done}/{total}" if total > 1 else ""
+    if uncounted(done, total):
+        return f"{label}{counts}", None
+    fraction = min(max(done / total, 0.0), 1.0)
     return f"{label}{counts}", start + (end - start) * fraction
 
 

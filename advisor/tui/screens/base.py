@@ -6,15 +6,25 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Header
 
+from advisor.tui.messages import ErrorRaised, GoTo
 from advisor.tui.widgets.steps import StepBar
 
 if TYPE_CHECKING:
     from advisor.project import Project
+    from advisor.tui.models import SharedModels
 
 ResultType = TypeVar("ResultType")
+
+
+def tab_bindings(tabs: Iterable[str], action: str = "show_tab") -> list[Binding]:
+    """alt+1, alt+2… open a screen's tabs (pane ids, in order); the footer shows them as one key, "alt+1…N tabs"."""
+    panes = list(tabs)
+    return [Binding(f"alt+{n}", f"{action}('{pane}')", "tabs" if n == 1 else f"tab {n}", show=n == 1,
+                    key_display=f"alt+1…{len(panes)}" if n == 1 else None) for n, pane in enumerate(panes, 1)]
 
 
 class PaletteCommand(NamedTuple):
@@ -30,9 +40,10 @@ class StepScreen(Screen[ResultType]):
 
     STEP = ""
 
-    def __init__(self, project: Project | None = None) -> None:
+    def __init__(self, project: Project | None = None, models: SharedModels | None = None) -> None:
         super().__init__()
         self.project = project
+        self.models = models  # the shared embedder and generator, for the screens that run jobs
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -49,5 +60,9 @@ class StepScreen(Screen[ResultType]):
         return ()
 
     def report(self, exc: BaseException) -> None:
-        """Show an error as a notice (never a crash)."""
-        self.app.report_error(exc)  # type: ignore[attr-defined]
+        """Show an error as a notice (never a crash): the App hears ErrorRaised."""
+        self.post_message(ErrorRaised(exc))
+
+    def go(self, step: str) -> None:
+        """Ask the App to show another step."""
+        self.post_message(GoTo(step))

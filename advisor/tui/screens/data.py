@@ -1,23 +1,24 @@
-"""Step 3: load the data, curate it in a worker (progress, cancel), review what curation found and mark examples."""
+"""Step 3: load the data, curate it as a job (progress, cancel), review what curation found and mark examples."""
 
 from __future__ import annotations
 
 import shlex
-import threading
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Static, TabbedContent, TabPane
 
 from advisor.project import CurationView, shown_path
-from advisor.tui.screens.base import PaletteCommand, StepScreen
+from advisor.tui.jobs import Job, JobRunner
+from advisor.tui.screens.base import PaletteCommand, StepScreen, tab_bindings
+from advisor.tui.widgets.detail import DetailScreen, cluster_detail, conflict_detail, flag_detail
 from advisor.tui.widgets.duplicates import DuplicateReview
 from advisor.tui.widgets.example import status_label
 from advisor.tui.widgets.overview import Overview
 from advisor.tui.widgets.progress import ProgressPanel
-from advisor.tui.widgets.tables import ClusterTable, ConflictTable, FlagTable, ProblemTable
+from advisor.tui.widgets.tables import ClusterTable, ConflictTable, FlagTable, ProblemTable, flag_why
 from curation.errors import TunewiseError
 
 TABS = {"tab-overview": "Overview", "tab-duplicates": "Duplicates", "tab-clusters": "Clusters",
@@ -30,23 +31,26 @@ class DataScreen(StepScreen["CurationView | None"]):
     STEP = "data"
     BINDINGS = [
         Binding("ctrl+r", "curate", "Curate"),
-        Binding("escape", "cancel", "Cancel run", show=False),
+        Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "export", "Export"),
+        Binding("ctrl+g", "skip_invalid", "Curate without invalid"),
         Binding("ctrl+b", "back", "Back"),
         Binding("ctrl+n", "next", "Next"),
+        *tab_bindings(TABS),
     ]
 
-    def __init__(self, project) -> None:
-        super().__init__(project)
+    def __init__(self, project, models=None) -> None:
+        super().__init__(project, models)
         self.view: CurationView | None = None
         self.marks: dict[str, str] = {}
         self.problems: list[dict] = []
-        self.cancel_event: threading.Event | None = None
+        self.job = JobRunner(self, "curate")
+        self._offer = (False, False)  # (running, invalid records) as the footer shows them
 
     def body(self) -> ComposeResult:
         with Vertical(id="data"):
             with Horizontal(id="data-row"):
-                yield Input(placeholder="data file(s): .jsonl, .json or .csv", id="data-path")
+                yield Input(placeholder="data file(s): .jsonl, .json or .csv", id="data-path", select_on_focus=False)
                 yield Button("Curate", id="curate", variant="primary")
                 yield Button("Cancel", id="cancel", variant="error", disabled=True)
             yield ProgressPanel(id="progress")
@@ -65,7 +69,8 @@ class DataScreen(StepScreen["CurationView | None"]):
                     yield Static("", id="errors-note")
                     yield ProblemTable(id="problems")
                     with Horizontal(classes="buttons"):
-                        yield Button("Curate without the invalid records", id="skip-invalid")
+                        yield Button("Curate without the invalid records", id="skip-invalid",
+                                     tooltip="Curate again, leaving the invalid records out (ctrl+g)")
 
     def on_mount(self) -> None:
         field = self.query_one("#data-path", Input)
@@ -105,6 +110,7 @@ class DataScreen(StepScreen["CurationView | None"]):
         self.query_one(FlagTable).show(flags)
         self.query_one(ProblemTable).show(problems)
         self.query_one("#skip-invalid", Button).display = bool(self.problems)
+        self._refresh_offer()
         if self.problems:
             note = f"{len(self.problems)} problem(s): nothing was curated. Fix the lines, or curate without them."
         elif problems:
@@ -128,9 +134,9 @@ class DataScreen(StepScreen["CurationView | None"]):
         self.action_curate()
 
     def action_curate(self, skip_invalid: bool | None = None) -> None:
-        """Save the data path(s) and curate them in the background."""
-        if self.cancel_event is not None:
-            self.notify("Curation is already running (Escape cancels it).", severity="warning", markup=False)
+        """Save the data path(s) and curate them as a job."""
+        if self.job.running:
+            self.notify("Curation is already running (escape cancels it).", severity="warning", markup=False)
             return
         try:
             paths = shlex.split(self.query_one("#data-path", Input).value)
@@ -141,75 +147,120 @@ class DataScreen(StepScreen["CurationView | None"]):
         except TunewiseError as exc:
             self.report(exc)
             return
-        self.cancel_event = threading.Event()
+        project, models = self.project, self.models
+        self.job.start(lambda progress, cancel: self._curate(project, models, progress, cancel))
         self.query_one("#curate", Button).disabled = True
         self.query_one("#cancel", Button).disabled = False
-        panel = self.query_one(ProgressPanel)
-        panel.start("Loading and validating…")
-        self.curate(self.cancel_event, panel)
+        self.query_one(ProgressPanel).start("Loading and validating…")
+        self._refresh_offer()
+
+    @staticmethod
+    def _curate(project, models, progress, cancel) -> CurationView | None:
+        """The job: curate the project's data (in a worker thread) and read the outputs back."""
+        project.curate(progress=progress, cancel=cancel, embedder=models.embedder())
+        return project.load_curation()
 
     @on(Button.Pressed, "#skip-invalid")
-    def curate_skipping_invalid(self) -> None:
+    def action_skip_invalid(self) -> None:
         """Curate again, leaving out the records that failed validation."""
         self.action_curate(skip_invalid=True)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="curation")
-    def curate(self, cancel: threading.Event, panel: ProgressPanel) -> None:
-        """Run curation off the UI thread, reporting progress; every outcome goes back as a call on the UI thread."""
-
-        def progress(stage: str, done: int, total: int) -> None:
-            self.app.call_from_thread(panel.report, stage, done, total)
-
-        try:
-            self.project.curate(progress=progress, cancel=cancel, embedder=self.app.get_embedder())  # type: ignore[attr-defined]
-            view = self.project.load_curation()
-        except Exception as exc:  # every failure becomes a notice on the UI thread, never a crash
-            self.app.call_from_thread(self._failed, exc)
-        else:
-            self.app.call_from_thread(self._finished, view)
-
     def on_unmount(self) -> None:
         """Leaving the screen (or quitting) cancels a running curation rather than leaving it behind."""
-        if self.cancel_event is not None:
-            self.cancel_event.set()
+        self.job.cancel()
 
-    def _finished(self, view: CurationView | None) -> None:
-        if not self.is_attached:  # the user left the screen meanwhile
-            return
-        self.cancel_event = None
-        self.view, self.problems = view, []
+    @on(Job.Progress)
+    def _progressed(self, message: Job.Progress) -> None:
+        if not self.job.cancelling:
+            self.query_one(ProgressPanel).report(message.stage, message.done, message.total)
+
+    @on(Job.Finished)
+    def _finished(self, message: Job.Finished) -> None:
+        self.job.done()
+        self.view, self.problems = message.result, []
         self._idle()
         self.query_one(ProgressPanel).finish(self._summary("Done"))
         self.render_all()
         self.notify(self._summary("Curation finished"), title="Data", markup=False)
 
-    def _failed(self, exc: Exception) -> None:
-        if not self.is_attached:
-            return
-        self.cancel_event = None
+    @on(Job.Failed)
+    def _failed(self, message: Job.Failed) -> None:
+        """Shown on the progress line (verbatim: often a path); the App shows the notice."""
+        self.job.done()
         self._idle()
-        cancelled = self.query_one(ProgressPanel).fail(exc)  # the message (often a path) shown verbatim
+        exc = message.error
+        self.query_one(ProgressPanel).stop(f"Failed: {getattr(exc, 'message', exc)}")
         problems = getattr(exc, "problems", None)
         if problems:
             self.problems = [p.to_dict() for p in problems]
             self.render_all()
             self.query_one("#tabs", TabbedContent).active = "tab-errors"
-        if cancelled:
-            self.notify(exc.message, title="Cancelled", severity="warning", markup=False)
-        else:
-            self.report(exc)
+
+    @on(Job.Cancelled)
+    def _cancelled(self, message: Job.Cancelled) -> None:
+        self.job.done()
+        self._idle()
+        self.query_one(ProgressPanel).stop("Cancelled.", "cancelled")
 
     def _idle(self) -> None:
         self.query_one("#curate", Button).disabled = False
         self.query_one("#cancel", Button).disabled = True
+        self._refresh_offer()
+
+    def _refresh_offer(self) -> None:
+        """Redraw the footer when what it offers (Cancel, curating without the invalid records) changes."""
+        offer = (self.job.running, bool(self.problems))
+        if offer != self._offer:
+            self._offer = offer
+            self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The footer offers Cancel while curation runs, and curating without the invalid records when there are some."""
+        if action == "cancel":
+            return self.job.running
+        if action == "skip_invalid":
+            return bool(self.problems)
+        return True
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
         """Cancel a running curation (it stops at the next checkpoint)."""
-        if self.cancel_event is None:
+        if not self.job.running:
             return
-        self.cancel_event.set()
+        self.job.cancel()
         self.query_one(ProgressPanel).stop("Cancelling…", "running")
+
+    # --- seeing a row whole ---------------------------------------------------------------------------
+
+    def action_show_tab(self, pane: str) -> None:
+        """Open a tab of the review."""
+        self.query_one("#tabs", TabbedContent).active = pane
+
+    @on(ConflictTable.Opened)
+    def _conflict_opened(self, message: ConflictTable.Opened) -> None:
+        view = self.view
+        if view is None:
+            return
+        groups = view.conflict_groups()
+        group = next((n for n, members in enumerate(groups) if message.key in members), None)
+        if group is not None:
+            text = conflict_detail(group + 1, groups[group], view.records, self.labels(), view.flags)
+            self.app.push_screen(DetailScreen(f"Conflict group {group + 1}", text))
+
+    @on(FlagTable.Opened)
+    def _flag_opened(self, message: FlagTable.Opened) -> None:
+        flags = self.view.other_flags() if self.view else []
+        if message.key.isdigit() and int(message.key) < len(flags):
+            flag = flags[int(message.key)]
+            text = flag_detail(flag, flag_why(flag), self.view.records.get(flag["id"]), self.labels().get(flag["id"], ""))
+            self.app.push_screen(DetailScreen(f"{flag['id']}: {flag['kind']}", text))
+
+    @on(ClusterTable.Opened)
+    def _cluster_opened(self, message: ClusterTable.Opened) -> None:
+        clusters = {str(c.get("id")): c for c in (self.view.clusters if self.view else [])}
+        if message.key in clusters:
+            text = cluster_detail(clusters[message.key], self.view.records)
+            self.app.push_screen(DetailScreen(f"Cluster {message.key}", text))
 
     # --- the curator's marks and export -------------------------------------------------------------
 
@@ -241,13 +292,13 @@ class DataScreen(StepScreen["CurationView | None"]):
     # --- moving -------------------------------------------------------------------------------------
 
     def _busy(self) -> bool:
-        if self.cancel_event is not None:
-            self.notify("Curation is still running: wait for it or cancel it (Escape).", severity="warning", markup=False)
-        return self.cancel_event is not None
+        if self.job.running:
+            self.notify("Curation is still running: wait for it or cancel it (escape).", severity="warning", markup=False)
+        return self.job.running
 
     def action_back(self) -> None:
         if not self._busy():
-            self.app.goto("interview")  # type: ignore[attr-defined]
+            self.go("interview")
 
     def action_next(self) -> None:
         if not self._busy():
@@ -257,5 +308,5 @@ class DataScreen(StepScreen["CurationView | None"]):
         yield PaletteCommand("Curate data", "Run curation on the data file(s)", self.action_curate)
         yield PaletteCommand("Cancel curation", "Stop the running curation", self.action_cancel)
         yield PaletteCommand("Export data", "Write export/ with your keep/remove marks applied", self.action_export)
-        for pane, title in TABS.items():
-            yield PaletteCommand(f"Show {title.lower()}", f"Open the {title.lower()} tab", lambda pane=pane: setattr(self.query_one("#tabs", TabbedContent), "active", pane))
+        for n, (pane, title) in enumerate(TABS.items(), 1):
+            yield PaletteCommand(f"Show {title.lower()}", f"Open the {title.lower()} tab (alt+{n})", lambda pane=pane: self.action_show_tab(pane))

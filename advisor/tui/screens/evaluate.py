@@ -3,12 +3,11 @@ summary (scores with intervals, the verdict) and each example side by side with 
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -17,7 +16,6 @@ from textual.widgets import (
     DataTable,
     Input,
     Label,
-    ProgressBar,
     SelectionList,
     Static,
     TabbedContent,
@@ -26,16 +24,22 @@ from textual.widgets import (
 
 from advisor.project import shown_path
 from advisor.tui.bakeoff_format import eval_config, overall_fraction, split_bold, stage_label
-from advisor.tui.screens.base import PaletteCommand, StepScreen
+from advisor.tui.jobs import Job, JobRunner
+from advisor.tui.run_format import uncounted
+from advisor.tui.screens.base import PaletteCommand, StepScreen, tab_bindings
 from advisor.tui.widgets.bakeoff_diff import ExampleDiff
 from advisor.tui.widgets.bakeoff_tables import ExampleTable, SummaryTable
-from curation.errors import CancelledError, TunewiseError
+from advisor.tui.widgets.progress import ProgressPanel
+from curation.errors import TunewiseError
 
 if TYPE_CHECKING:
     from training.evaluation.results import Bakeoff
 
-NOTHING_YET = "No bake-off yet. Tick the candidates to compare and press r (Run): each answers the held-out eval set."
+NOTHING_YET = "No bake-off yet. Tick the candidates to compare and press ctrl+r (Run): each answers the held-out eval set."
 NO_EVAL_SET = "No evaluation set yet: curate your data first (the Data step holds out ~10% as eval.jsonl)."
+
+
+TABS = {"tab-summary": "Summary", "tab-examples": "Examples"}
 
 
 class EvaluateScreen(StepScreen[None]):
@@ -43,9 +47,11 @@ class EvaluateScreen(StepScreen[None]):
 
     STEP = "evaluate"
     BINDINGS = [
-        Binding("r", "run", "Run"),
-        Binding("escape", "cancel", "Cancel run", show=False),
+        Binding("ctrl+r", "run", "Run"),
+        Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+o", "report", "Report"),
         Binding("ctrl+b", "back", "Back"),
+        *tab_bindings(TABS),
     ]
     DEFAULT_CSS = """
     EvaluateScreen #eval-controls {
@@ -83,7 +89,7 @@ class EvaluateScreen(StepScreen[None]):
         height: 1;
         padding: 0 1;
     }
-    EvaluateScreen #eval-stage {
+    EvaluateScreen #eval-progress #stage {
         width: 1fr;
     }
     EvaluateScreen #eval-tabs {
@@ -101,11 +107,11 @@ class EvaluateScreen(StepScreen[None]):
     }
     """
 
-    def __init__(self, project) -> None:
-        super().__init__(project)
+    def __init__(self, project, models=None) -> None:
+        super().__init__(project, models)
         self.bakeoff: Bakeoff | None = None
         self.rows: dict[str, dict[str, Any]] = {}
-        self.cancel_event: threading.Event | None = None
+        self.job = JobRunner(self, "bakeoff")
         self.running: list[str] = []  # the candidates of the bake-off in progress
 
     def body(self) -> ComposeResult:
@@ -115,23 +121,21 @@ class EvaluateScreen(StepScreen[None]):
                 with Vertical(id="eval-settings"):
                     with Horizontal(classes="eval-field"):
                         yield Label("examples (limit)")
-                        yield Input(placeholder="all", id="eval-limit", compact=True, type="integer")
+                        yield Input(placeholder="all", id="eval-limit", compact=True, type="integer", select_on_focus=False)
                     with Horizontal(classes="eval-field"):
                         yield Label("max new tokens")
-                        yield Input("64", id="eval-tokens", compact=True, type="integer")
+                        yield Input("64", id="eval-tokens", compact=True, type="integer", select_on_focus=False)
                     with Horizontal(id="eval-buttons"):
                         yield Button("Run", id="eval-run", variant="primary", compact=True)
                         yield Button("Cancel", id="eval-cancel", variant="error", compact=True, disabled=True)
-            with Horizontal(id="eval-progress"):
-                yield Label("", id="eval-stage", markup=False)  # candidate names and errors: never markup
-                yield ProgressBar(total=1.0, show_eta=False, id="eval-bar")
+            yield ProgressPanel(position=self._position, idle="", id="eval-progress")
             with TabbedContent(id="eval-tabs"):
-                with TabPane("Summary", id="tab-summary"):
+                with TabPane(TABS["tab-summary"], id="tab-summary"):
                     with VerticalScroll(id="eval-summary"):
                         yield SummaryTable(id="eval-table")
                         yield Static("", id="eval-verdict")
                         yield Static("", id="eval-reasons")
-                with TabPane("Examples", id="tab-examples"):
+                with TabPane(TABS["tab-examples"], id="tab-examples"):
                     yield ExampleTable(id="eval-examples")
                     yield ExampleDiff(id="eval-diff")
 
@@ -154,7 +158,7 @@ class EvaluateScreen(StepScreen[None]):
             self.report(exc)
         self.show(bakeoff, rows)
         if bakeoff is not None:
-            self._stage(f"Last bake-off: {bakeoff.created} ({bakeoff.examples} examples).", 1.0)
+            self.query_one(ProgressPanel).finish(f"Last bake-off: {bakeoff.created} ({bakeoff.examples} examples).")
         self.query_one("#eval-candidates", SelectionList).focus()
 
     @staticmethod
@@ -207,21 +211,21 @@ class EvaluateScreen(StepScreen[None]):
     def _example_highlighted(self) -> None:
         self._show_highlighted()
 
-    def _stage(self, text: str, fraction: float | None = None) -> None:
-        self.query_one("#eval-stage", Label).update(text)
-        if fraction is not None:
-            self.query_one("#eval-bar", ProgressBar).update(progress=fraction)
+    def _position(self, stage: str, done: int, total: int) -> tuple[str, float | None]:
+        """The progress label and the share of the whole bake-off (None while a model loads: the bar pulses)."""
+        fraction = None if uncounted(done, total) else overall_fraction(stage, done, total, self.running)
+        return stage_label(stage, done, total), fraction
 
-    # --- the bake-off in a worker -------------------------------------------------------------------
+    # --- the bake-off as a job ----------------------------------------------------------------------
 
     @on(Button.Pressed, "#eval-run")
     def _run_pressed(self) -> None:
         self.action_run()
 
     def action_run(self) -> None:
-        """Run the bake-off with the ticked candidates and the settings typed in, in the background."""
-        if self.cancel_event is not None:
-            self.notify("The bake-off is already running (Escape cancels it).", severity="warning", markup=False)
+        """Run the bake-off with the ticked candidates and the settings typed in, as a job."""
+        if self.job.running:
+            self.notify("The bake-off is already running (escape cancels it).", severity="warning", markup=False)
             return
         names = list(self.query_one("#eval-candidates", SelectionList).selected)
         try:
@@ -230,84 +234,89 @@ class EvaluateScreen(StepScreen[None]):
         except TunewiseError as exc:
             self.report(exc)
             return
-        self.cancel_event, self.running = threading.Event(), names
+        self.running = names
+        root, models = self.project.root, self.models
+        self.job.start(lambda progress, cancel: self._bakeoff(root, config, models, progress, cancel))
         self.query_one("#eval-run", Button).disabled = True
         self.query_one("#eval-cancel", Button).disabled = False
-        self._stage("Starting (loading the eval set)…", 0.0)
-        self.run_bakeoff(config, self.cancel_event)
+        self.query_one(ProgressPanel).start("Starting (loading the eval set)…")
+        self.refresh_bindings()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="bakeoff")
-    def run_bakeoff(self, config, cancel: threading.Event) -> None:
-        """Run the bake-off off the UI thread; progress and every outcome go back as calls on the UI thread."""
+    @classmethod
+    def _bakeoff(cls, root: Path, config, models, progress, cancel) -> tuple[Bakeoff, list[dict[str, Any]]]:
+        """The job: run the bake-off (in a worker thread) and read its per-example rows back."""
         from training.evaluation.harness import run_bakeoff
 
-        def progress(stage: str, done: int, total: int) -> None:
-            self.app.call_from_thread(self._progress, stage, done, total)
+        bakeoff = run_bakeoff(root, config, progress=progress, cancel=cancel, embedder=models.embedder())
+        return bakeoff, cls._rows(bakeoff)
 
-        try:
-            bakeoff = run_bakeoff(self.project.root, config, progress=progress, cancel=cancel,
-                                  embedder=self.app.get_embedder())  # type: ignore[attr-defined]
-            rows = self._rows(bakeoff)
-        except Exception as exc:  # every failure becomes a notice on the UI thread, never a crash
-            self.app.call_from_thread(self._failed, exc)
-        else:
-            self.app.call_from_thread(self._finished, bakeoff, rows)
+    @on(Job.Progress)
+    def _progressed(self, message: Job.Progress) -> None:
+        if not self.job.cancelling:
+            self.query_one(ProgressPanel).report(message.stage, message.done, message.total)
 
-    def _progress(self, stage: str, done: int, total: int) -> None:
-        if self.is_attached and self.cancel_event is not None and not self.cancel_event.is_set():
-            self._stage(stage_label(stage, done, total), overall_fraction(stage, done, total, self.running))
-
-    def _finished(self, bakeoff: Bakeoff, rows: list[dict[str, Any]]) -> None:
-        if not self.is_attached:  # the user left the screen meanwhile
-            return
+    @on(Job.Finished)
+    def _finished(self, message: Job.Finished) -> None:
+        bakeoff, rows = message.result
         self._idle()
         self.show(bakeoff, rows)
-        self._stage(f"Done in {bakeoff.seconds:.0f} s: {bakeoff.examples} examples, {len(bakeoff.candidates)} candidates.", 1.0)
+        self.query_one(ProgressPanel).finish(
+            f"Done in {bakeoff.seconds:.0f} s: {bakeoff.examples} examples, {len(bakeoff.candidates)} candidates.")
         self.query_one("#eval-tabs", TabbedContent).active = "tab-summary"
         self.notify(f"{bakeoff.winner.name} scores best on {bakeoff.primary}. Saved in {shown_path(Path(bakeoff.folder))}/.",
                     title="Bake-off finished", markup=False)
 
-    def _failed(self, exc: Exception) -> None:
-        if not self.is_attached:
-            return
+    @on(Job.Failed)
+    def _failed(self, message: Job.Failed) -> None:
+        """Shown on the progress line; the App shows the notice."""
         self._idle()
-        if isinstance(exc, CancelledError):
-            self._stage("Cancelled: outputs generated so far are cached; Run resumes from them.")
-            self.notify(exc.message, title="Cancelled", severity="warning", markup=False)
-        else:
-            self._stage(f"Failed: {getattr(exc, 'message', exc)}")
-            self.report(exc)
+        self.query_one(ProgressPanel).stop(f"Failed: {getattr(message.error, 'message', message.error)}")
+
+    @on(Job.Cancelled)
+    def _cancelled(self, message: Job.Cancelled) -> None:
+        self._idle()
+        self.query_one(ProgressPanel).stop("Cancelled: outputs generated so far are cached; Run resumes from them.",
+                                           "cancelled")
 
     def _idle(self) -> None:
-        self.cancel_event, self.running = None, []
+        self.job.done()
+        self.running = []
         self.query_one("#eval-run", Button).disabled = False
         self.query_one("#eval-cancel", Button).disabled = True
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The footer offers Cancel while the bake-off runs."""
+        return self.job.running if action == "cancel" else True
 
     @on(Button.Pressed, "#eval-cancel")
     def action_cancel(self) -> None:
         """Cancel the running bake-off (it stops at the next batch; what was generated stays cached)."""
-        if self.cancel_event is None:
+        if not self.job.running:
             return
-        self.cancel_event.set()
-        self._stage("Cancelling (after the current batch)…")
+        self.job.cancel()
+        self.query_one(ProgressPanel).stop("Cancelling (after the current batch)…", "running")
 
     def on_unmount(self) -> None:
         """Leaving the screen (or quitting) cancels a running bake-off rather than leaving it behind."""
-        if self.cancel_event is not None:
-            self.cancel_event.set()
+        self.job.cancel()
+
+    def action_show_tab(self, pane: str) -> None:
+        """Open the summary or the examples tab."""
+        self.query_one("#eval-tabs", TabbedContent).active = pane
 
     # --- moving and the palette ---------------------------------------------------------------------
 
     def action_back(self) -> None:
-        if self.cancel_event is not None:
-            self.notify("The bake-off is still running: wait for it or cancel it (Escape).", severity="warning", markup=False)
+        if self.job.running:
+            self.notify("The bake-off is still running: wait for it or cancel it (escape).", severity="warning", markup=False)
             return
-        self.app.goto("run")  # type: ignore[attr-defined]
+        self.go("run")
 
     def action_report(self) -> None:
         """Say where the latest bake-off's Markdown report is."""
         if self.bakeoff is None:
-            self.notify("No bake-off yet: run one first (r).", severity="warning", markup=False)
+            self.notify("No bake-off yet: run one first (ctrl+r).", severity="warning", markup=False)
             return
         from training.evaluation.results import MARKDOWN_FILE
 
@@ -318,6 +327,6 @@ class EvaluateScreen(StepScreen[None]):
         yield PaletteCommand("Run the bake-off", "Compare the ticked candidates on the eval set", self.action_run)
         yield PaletteCommand("Cancel the bake-off", "Stop the running bake-off (outputs so far stay cached)", self.action_cancel)
         yield PaletteCommand("Open the bake-off report", "Show where summary.md of the latest bake-off is", self.action_report)
-        for pane, title in (("tab-summary", "summary"), ("tab-examples", "examples")):
-            yield PaletteCommand(f"Show bake-off {title}", f"Open the {title} tab",
-                                 lambda pane=pane: setattr(self.query_one("#eval-tabs", TabbedContent), "active", pane))
+        for n, (pane, title) in enumerate(TABS.items(), 1):
+            yield PaletteCommand(f"Show bake-off {title.lower()}", f"Open the {title.lower()} tab (alt+{n})",
+                                 lambda pane=pane: self.action_show_tab(pane))

@@ -107,7 +107,7 @@ class InterviewScreen(StepScreen[Answers]):
             return widget
         placeholder = "a number" if question.kind == "number" else "your answer"
         value = "" if current is None else (question.label_of(current) if question.kind == "number" else str(current))
-        return Input(value=value, placeholder=placeholder, id="text")
+        return Input(value=value, placeholder=placeholder, id="text", select_on_focus=False)  # one key must not wipe it
 
     def _value(self) -> object:
         """What the user has entered for the current question (raw, parsed by Answers.set)."""
@@ -150,7 +150,7 @@ class InterviewScreen(StepScreen[Answers]):
         previous = self._step(self.index, -1)
         if previous is None:
             self._save(self.index)
-            self.app.goto("project")  # type: ignore[attr-defined]
+            self.go("project")
             return
         if self._save(previous):
             await self.show_question(previous)

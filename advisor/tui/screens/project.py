@@ -6,6 +6,7 @@ from pathlib import Path
 
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Static
 
@@ -24,14 +25,15 @@ class ProjectScreen(StepScreen[Project]):
     """Open or create a project; dismisses with the Project."""
 
     STEP = "project"
+    BINDINGS = [Binding("ctrl+o", "sample", "New from sample")]
 
     def body(self) -> ComposeResult:
         with Vertical(id="project-body"):
             yield Static(INTRO, id="intro")
-            yield Input(placeholder="folder, e.g. out/my-project", id="folder")
+            yield Input(placeholder="folder, e.g. out/my-project", id="folder", select_on_focus=False)
             with Horizontal(classes="buttons"):
                 yield Button("Open / create", id="open", variant="primary")
-                yield Button("New from sample", id="sample")
+                yield Button("New from sample", id="sample", tooltip="Create a project on the bundled sample (ctrl+o)")
             yield Static("", id="project-hint")
 
     def on_mount(self) -> None:
@@ -71,6 +73,10 @@ class ProjectScreen(StepScreen[Project]):
             self.report(exc)
             return
         self.dismiss(project)
+
+    def action_sample(self) -> None:
+        """New from sample, from the keyboard."""
+        self.new_from_sample()
 
     def _folder(self) -> Path | None:
         text = self.query_one("#folder", Input).value.strip()

@@ -23,7 +23,7 @@ class RecommendationScreen(StepScreen["Recommendation"]):
 
     STEP = "recommendation"
     BINDINGS = [
-        Binding("e", "export", "Export report"),
+        Binding("ctrl+s", "export", "Export"),
         Binding("ctrl+b", "back", "Back"),
         Binding("ctrl+n", "next", "Next"),
     ]
@@ -75,7 +75,7 @@ class RecommendationScreen(StepScreen["Recommendation"]):
         self.notify(f"Saved {shown_path(self.project.report_md)} and report.json{exported}.", title="Exported", markup=False)
 
     def action_back(self) -> None:
-        self.app.goto("data")  # type: ignore[attr-defined]
+        self.go("data")
 
     def action_next(self) -> None:
         if self.recommendation is not None:

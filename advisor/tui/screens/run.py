@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.css.query import NoMatches
 from textual.widgets import Static, TabbedContent, TabPane
 
 from advisor.project import RunPlan, run_plan
 from advisor.tui.run_format import tab_for_path
-from advisor.tui.screens.base import PaletteCommand, StepScreen
+from advisor.tui.screens.base import PaletteCommand, StepScreen, tab_bindings
 from advisor.tui.widgets.finetune_panel import FinetunePanel
 from advisor.tui.widgets.prompt_panel import PromptPanel
 from advisor.tui.widgets.rag_panel import RagPanel
@@ -28,14 +30,22 @@ class RunScreen(StepScreen[None]):
     STEP = "run"
     BINDINGS = [
         Binding("c", "copy", "Copy command"),
-        Binding("ctrl+r", "start", "Run"),
+        Binding("ctrl+r", "start", "Start"),
         Binding("escape", "stop", "Stop"),
+        # The open tab's other actions: the footer shows those of the open tab only.
+        Binding("ctrl+t", "panel('resume')", "Resume"),
+        Binding("ctrl+t", "panel('ask')", "Ask"),
+        Binding("ctrl+t", "panel('try')", "Try"),
+        Binding("ctrl+f", "panel('search')", "Search"),
+        Binding("ctrl+o", "panel('activate')", "Make active"),
+        Binding("ctrl+s", "panel('save')", "Save"),
         Binding("ctrl+b", "back", "Back"),
         Binding("ctrl+n", "next", "Evaluate"),
+        *tab_bindings(TABS),
     ]
 
-    def __init__(self, project, path: str | None = None) -> None:
-        super().__init__(project)
+    def __init__(self, project, path: str | None = None, models=None) -> None:
+        super().__init__(project, models)
         self.path = path
         self.plan: RunPlan | None = None
 
@@ -47,11 +57,11 @@ class RunScreen(StepScreen[None]):
                     yield Static("", id="run-command")
                     yield Static("", id="run-notes")
             with TabPane(TABS["tab-finetune"], id="tab-finetune"):
-                yield FinetunePanel(self.project, id="finetune")
+                yield FinetunePanel(self.project, self.models, id="finetune")
             with TabPane(TABS["tab-rag"], id="tab-rag"):
-                yield RagPanel(self.project, id="rag")
+                yield RagPanel(self.project, self.models, id="rag")
             with TabPane(TABS["tab-prompt"], id="tab-prompt"):
-                yield PromptPanel(self.project, id="prompt")
+                yield PromptPanel(self.project, self.models, id="prompt")
 
     def on_mount(self) -> None:
         from advisor.recommend import PATH_LABELS
@@ -82,7 +92,7 @@ class RunScreen(StepScreen[None]):
         from advisor.recommend import recommend
 
         evidence = evidence_from_curation_dir(self.project.curated_dir) if self.project.is_curated else None
-        return recommend(self.project.load_answers(), evidence).path
+        return recommend(self.project.load_answers(), evidence, bakeoff=self.project.load_bakeoff()).path
 
     def active_panel(self):
         """The panel of the open tab (None on the plan)."""
@@ -103,6 +113,30 @@ class RunScreen(StepScreen[None]):
         if panel is not None:
             panel.action_stop()
 
+    def action_panel(self, action: str) -> None:
+        """Run one of the open tab's own actions (resume, ask, try, search, make active, save)."""
+        panel = self.active_panel()
+        if panel is not None and hasattr(panel, f"action_{action}"):
+            getattr(panel, f"action_{action}")()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """A tab's own action shows (and works) only while that tab is open."""
+        if action == "panel":
+            try:
+                panel = self.active_panel()
+            except NoMatches:  # not composed yet
+                return False
+            return panel is not None and hasattr(panel, f"action_{parameters[0]}")
+        return True
+
+    @on(TabbedContent.TabActivated, "#run-tabs")
+    def _tab_changed(self) -> None:
+        self.refresh_bindings()
+
+    def action_show_tab(self, pane: str) -> None:
+        """Open a tab."""
+        self.query_one("#run-tabs", TabbedContent).active = pane
+
     def action_copy(self) -> None:
         """Copy the command(s) to the clipboard (through the terminal)."""
         if self.plan is None:
@@ -112,10 +146,10 @@ class RunScreen(StepScreen[None]):
 
     def action_next(self) -> None:
         """On to the bake-off: measure the paths against each other on the held-out examples."""
-        self.app.goto("evaluate")  # type: ignore[attr-defined]
+        self.go("evaluate")
 
     def action_back(self) -> None:
-        self.app.goto("recommendation")  # type: ignore[attr-defined]
+        self.go("recommendation")
 
     def palette_commands(self):
         yield PaletteCommand("Copy run command", "Copy the command for the recommended path to the clipboard", self.action_copy)
@@ -124,8 +158,8 @@ class RunScreen(StepScreen[None]):
         yield PaletteCommand("Stop training", "Checkpoint and stop the running training", lambda: self._on_tab("tab-finetune", "stop"))
         yield PaletteCommand("Build RAG index", "Index the documents folder", lambda: self._on_tab("tab-rag", "start"))
         yield PaletteCommand("Build prompt", "Build the few-shot prompt from the train split", lambda: self._on_tab("tab-prompt", "start"))
-        for pane, title in TABS.items():
-            yield PaletteCommand(f"Show {title}", f"Open the {title} tab", lambda pane=pane: self._on_tab(pane))
+        for n, (pane, title) in enumerate(TABS.items(), 1):
+            yield PaletteCommand(f"Show {title}", f"Open the {title} tab (alt+{n})", lambda pane=pane: self._on_tab(pane))
 
     def _on_tab(self, pane: str, action: str | None = None) -> None:
         """Open a tab, then start or stop its job."""

@@ -1,66 +1,87 @@
-"""The fine-tune panel of the run step: LoRA settings, a training run in a worker (live steps, losses, ETA, stop and
+"""The fine-tune panel of the run step: LoRA settings, a training run as a job (live steps, losses, ETA, stop and
 resume), the base and tuned model's replies to a few eval examples, and the project's runs."""
 
 from __future__ import annotations
 
 import json
-import threading
-import time
 from dataclasses import replace
+from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Grid, Horizontal, VerticalScroll
-from textual.widgets import Button, DataTable, Input, Label, ProgressBar, Sparkline, Static
+from textual.message import Message
+from textual.widgets import Button, DataTable, Input, Label, Sparkline, Static
 
 from advisor.project import curated_examples, shown_path
+from advisor.tui.jobs import Job, JobRunner
+from advisor.tui.messages import ErrorRaised
 from advisor.tui.run_format import (
     FORM_FIELDS,
     TRAIN_STAGES,
-    Throttle,
     TrainingMonitor,
     form_values,
     reply_turns,
     resumable,
     run_row,
     settings_from_form,
+    uncounted,
 )
 from advisor.tui.widgets.plain import PlainTable
+from advisor.tui.widgets.progress import ProgressPanel
 from curation.errors import CancelledError, TunewiseError, UsageError
 from training.lora_config import LoraSettings
+
+
+def train_position(stage: str, done: int, total: int) -> tuple[str, float | None]:
+    """The fine-tune progress label ("Training 3/10") and the bar's share of the stage (None: no count yet)."""
+    label = f"{TRAIN_STAGES.get(stage, stage)} {done}/{total}" if total > 1 else TRAIN_STAGES.get(stage, stage)
+    return label, None if uncounted(done, total) else min(done / total, 1.0)
 
 
 class FinetunePanel(VerticalScroll):
     """Train a LoRA adapter on the project's curated data; `state` is idle, running, done, interrupted, cancelled or failed."""
 
-    def __init__(self, project, compare_examples: int = 3, max_new_tokens: int = 64, **kwargs) -> None:
+    class Logged(Message):
+        """The training job logged a row (a train or eval loss, or a warning)."""
+
+        def __init__(self, row: dict) -> None:
+            super().__init__()
+            self.row = row
+
+    class Compared(Message):
+        """The training job has the base model's replies to the eval examples: {id, input, expected, base, tuned}."""
+
+        def __init__(self, rows: list[dict]) -> None:
+            super().__init__()
+            self.rows = rows
+
+    def __init__(self, project, models=None, compare_examples: int = 3, max_new_tokens: int = 64, **kwargs) -> None:
         super().__init__(**kwargs)
         self.project = project
+        self.models = models
         self.compare_examples = compare_examples  # eval examples shown before/after
         self.max_new_tokens = max_new_tokens  # per reply: short, generation is slow on a CPU
-        self.cancel_event: threading.Event | None = None
+        self.job = JobRunner(self, "train")
         self.monitor = TrainingMonitor()
         self.state = "idle"
         self.comparison: list[dict] = []  # {id, input, expected, base, tuned}
-        self._closing = False
 
     def compose(self) -> ComposeResult:
         yield Static("", id="ft-data", markup=False)
         helps = LoraSettings.help()
         with Grid(id="ft-form"):
             yield Label("Run name")
-            yield Input(id="ft-name", compact=True)
+            yield Input(id="ft-name", compact=True, select_on_focus=False)
             for name, label in FORM_FIELDS.items():
                 yield Label(label)
-                yield Input(id=f"ft-{name}", compact=True, tooltip=helps[name])
+                yield Input(id=f"ft-{name}", compact=True, tooltip=helps[name], select_on_focus=False)
         with Horizontal(classes="buttons"):
             yield Button("Start", id="ft-start", variant="primary", tooltip="Start training (ctrl+r)")
             yield Button("Stop", id="ft-stop", variant="error", disabled=True, tooltip="Checkpoint and stop (escape)")
-            yield Button("Resume", id="ft-resume", disabled=True, tooltip="Continue the named run from its checkpoint")
-        with Horizontal(id="ft-progress", classes="bar-row"):
-            yield Label("Not started.", id="ft-stage", markup=False)
-            yield ProgressBar(total=1, show_eta=False, id="ft-bar")
+            yield Button("Resume", id="ft-resume", disabled=True, tooltip="Continue the named run from its checkpoint (ctrl+t)")
+        yield ProgressPanel(position=train_position, idle="Not started.", id="ft-progress")
         yield Static("", id="ft-status", markup=False)
         with Horizontal(id="ft-chart-row"):
             yield Label("Train loss ", id="ft-chart-label")
@@ -70,7 +91,7 @@ class FinetunePanel(VerticalScroll):
         yield Label("Runs (enter picks one; Make active serves it)", classes="section")
         yield PlainTable(id="ft-runs", cursor_type="row", zebra_stripes=True)
         with Horizontal(classes="buttons"):
-            yield Button("Make active", id="ft-activate", tooltip="Make the highlighted run the project's active adapter")
+            yield Button("Make active", id="ft-activate", tooltip="Make the highlighted run the project's active adapter (ctrl+o)")
 
     def on_mount(self) -> None:
         from training.runs import new_run_name
@@ -102,7 +123,7 @@ class FinetunePanel(VerticalScroll):
     @on(DataTable.RowSelected, "#ft-runs")
     def _pick_run(self, event: DataTable.RowSelected) -> None:
         """Enter on a run puts its name in the form (to resume it)."""
-        if self.cancel_event is None and event.row_key.value:
+        if not self.job.running and event.row_key.value:
             self.query_one("#ft-name", Input).value = str(event.row_key.value)
 
     @on(Button.Pressed, "#ft-activate")
@@ -118,7 +139,7 @@ class FinetunePanel(VerticalScroll):
         try:
             set_active(self.project.root, name)
         except TunewiseError as exc:
-            self.app.report_error(exc)  # type: ignore[attr-defined]
+            self.post_message(ErrorRaised(exc))
             return
         self.refresh_runs()
         self.notify(f"{name} is now the active adapter.", title="Fine-tune", markup=False)
@@ -132,7 +153,7 @@ class FinetunePanel(VerticalScroll):
             record = read_run(runs_root(self.project.root) / validate_run_name(self.query_one("#ft-name", Input).value.strip()))
         except UsageError:  # not a run name (yet)
             record = {}
-        self.query_one("#ft-resume", Button).disabled = self.cancel_event is not None or not resumable(record)
+        self.query_one("#ft-resume", Button).disabled = self.job.running or not resumable(record)
 
     # --- training -----------------------------------------------------------------------------------
 
@@ -149,7 +170,7 @@ class FinetunePanel(VerticalScroll):
     def _begin(self, resume: bool) -> None:
         from training.runs import runs_root, validate_run_name
 
-        if self.cancel_event is not None:
+        if self.job.running:
             self.notify("Training is already running (escape stops it).", severity="warning", markup=False)
             return
         try:
@@ -159,96 +180,81 @@ class FinetunePanel(VerticalScroll):
                 raise UsageError("No curated data to train on.", "Curate the data on the data screen first (and export it to apply your marks).")
             if not resume and (runs_root(self.project.root) / name).exists():  # before a worker spends time on the base model
                 raise UsageError(f"Run {name} already exists in {shown_path(runs_root(self.project.root))}.",
-                                 "Type another run name, or Resume it if it was interrupted.")
+                                 "Type another run name, or Resume it (ctrl+t) if it was interrupted.")
         except TunewiseError as exc:
-            self.app.report_error(exc)  # type: ignore[attr-defined]
+            self.post_message(ErrorRaised(exc))
             return
-        self.cancel_event = threading.Event()
         self.monitor = TrainingMonitor.from_metrics(runs_root(self.project.root) / name) if resume else TrainingMonitor()
+        self.job.start(lambda progress, cancel: self._train(name, settings, resume, progress, cancel))
         self.state = "running"
         self._buttons()
         self.query_one("#ft-chart", Sparkline).data = [loss for _, loss in self.monitor.train_losses]
         self.query_one("#ft-evals", Static).update(self.monitor.eval_text())
-        self.query_one("#ft-bar", ProgressBar).update(total=1, progress=0)
-        self._stage("Resuming…" if resume else "Loading the data and the model…")
-        self.train(name, settings, resume, self.cancel_event)
+        self.query_one(ProgressPanel).start("Resuming…" if resume else "Loading the data and the model…")
 
-    @on(Button.Pressed, "#ft-stop")
     def action_stop(self) -> None:
         """Stop training: the library saves a checkpoint of the current step and stops (Resume continues)."""
-        if self.cancel_event is None:
+        if not self.job.running:
             return
-        self.cancel_event.set()
-        self._stage("Stopping at the end of this step (saving a checkpoint)…")
+        self.job.cancel()
+        self.query_one(ProgressPanel).stop("Stopping at the end of this step (saving a checkpoint)…", "running")
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="finetune")
-    def train(self, name: str, settings, resume: bool, cancel: threading.Event) -> None:
-        """Compare the base model on a few eval examples, train, then compare the tuned one; all off the UI thread."""
+    @on(Button.Pressed, "#ft-stop")
+    def _stop_pressed(self) -> None:
+        self.action_stop()
+
+    def _train(self, name: str, settings: LoraSettings, resume: bool, progress, cancel) -> tuple[Any, list[str] | None]:
+        """The job (in a worker thread): the base model on a few eval examples, training, then the tuned model."""
         from training.finetune import finetune, load_training_data
         from training.generate import load_generator
         from training.runs import SETTINGS_FILE, runs_root
 
-        throttle = Throttle()
-
-        def progress(stage: str, done: int, total: int) -> None:
-            now = time.monotonic()
-            if stage == "train" or throttle.ready(stage, done, total, now):
-                self._post(self._progressed, stage, done, total, now)
-
-        try:
-            data = load_training_data(curated_examples(self.project))
-            run_dir = runs_root(self.project.root) / name
-            saved = run_dir / SETTINGS_FILE
-            if resume and saved.is_file():
-                settings = LoraSettings.from_dict(json.loads(saved.read_text(encoding="utf-8")))
-            elif not resume:
-                settings = replace(settings, max_length=data.max_tokens or settings.max_length)
-            picks = (data.eval or data.train)[: self.compare_examples]
-            conversations = [reply_turns(e.messages) for e in picks]
-            if picks and [row["id"] for row in self.comparison] != [e.id for e in picks]:
-                self._post(self._stage, "Base model replies to the eval examples…")
-                base = load_generator(settings.model).chat(conversations, max_new_tokens=self.max_new_tokens, cancel=cancel)
-                rows = [{"id": e.id, "input": e.input_text, "expected": e.output_text, "base": b, "tuned": None}
-                        for e, b in zip(picks, base)]
-                self._post(self._compared, rows)
-            result = finetune(data, settings, run_dir, resume=resume, progress=progress, cancel=cancel,
-                              on_log=lambda row: self._post(self._logged, row))
-            tuned = None
-            if result.status != "interrupted" and picks:
-                self._post(self._stage, "Tuned model replies to the eval examples…")
-                try:
-                    tuned = load_generator(settings.model, adapter=run_dir).chat(conversations, max_new_tokens=self.max_new_tokens, cancel=cancel)
-                except CancelledError:  # stopped while comparing: the run itself is complete
-                    tuned = None
-        except Exception as exc:  # every failure becomes a notice on the UI thread, never a crash
-            self._post(self._failed, exc)
-        else:
-            self._post(self._finished, result, tuned)
-
-    def _post(self, callback, *args) -> None:
-        """Run callback(*args) on the UI thread (nothing once the panel is gone or the app has stopped)."""
-        if self._closing:
-            return
-        try:
-            self.app.call_from_thread(callback, *args)
-        except RuntimeError:  # the app stopped meanwhile
-            pass
+        data = load_training_data(curated_examples(self.project))
+        run_dir = runs_root(self.project.root) / name
+        saved = run_dir / SETTINGS_FILE
+        if resume and saved.is_file():
+            settings = LoraSettings.from_dict(json.loads(saved.read_text(encoding="utf-8")))
+        elif not resume:
+            settings = replace(settings, max_length=data.max_tokens or settings.max_length)
+        picks = (data.eval or data.train)[: self.compare_examples]
+        conversations = [reply_turns(e.messages) for e in picks]
+        if picks and [row["id"] for row in self.comparison] != [e.id for e in picks]:
+            progress("load model", 0, 1)
+            generator = load_generator(settings.model)
+            base = generator.chat(conversations, max_new_tokens=self.max_new_tokens, cancel=cancel,
+                                  progress=lambda _stage, done, total: progress("generate base", done, total))
+            self.post_message(self.Compared([{"id": e.id, "input": e.input_text, "expected": e.output_text, "base": b,
+                                              "tuned": None} for e, b in zip(picks, base)]))
+        result = finetune(data, settings, run_dir, resume=resume, progress=progress, cancel=cancel,
+                          on_log=lambda row: self.post_message(self.Logged(row)))
+        tuned = None
+        if result.status != "interrupted" and picks:
+            progress("load model", 0, 1)
+            try:
+                tuned = load_generator(settings.model, adapter=run_dir).chat(
+                    conversations, max_new_tokens=self.max_new_tokens, cancel=cancel,
+                    progress=lambda _stage, done, total: progress("generate tuned", done, total))
+            except CancelledError:  # stopped while comparing: the run itself is complete
+                tuned = None
+        return result, tuned
 
     def on_unmount(self) -> None:
         """Leaving the screen (or quitting) stops a running training at its next step, with a checkpoint."""
-        self._closing = True
-        if self.cancel_event is not None:
-            self.cancel_event.set()
+        self.job.cancel()
 
-    # --- what the worker reports (UI thread) --------------------------------------------------------
+    # --- what the job reports -----------------------------------------------------------------------
 
-    def _progressed(self, stage: str, done: int, total: int, now: float) -> None:
-        self.monitor.progress(stage, done, total, now)
-        self.query_one("#ft-bar", ProgressBar).update(total=max(total, 1), progress=done)
-        self._stage(f"{TRAIN_STAGES.get(stage, stage)} {done}/{total}")
+    @on(Job.Progress)
+    def _progressed(self, message: Job.Progress) -> None:
+        if not message.stage.startswith(("generate", "load")):  # the status line is about training itself
+            self.monitor.progress(message.stage, message.done, message.total, message.elapsed)
+        if not self.job.cancelling:
+            self.query_one(ProgressPanel).report(message.stage, message.done, message.total)
         self.query_one("#ft-status", Static).update(self.monitor.status_line())
 
-    def _logged(self, row: dict) -> None:
+    @on(Logged)
+    def _logged(self, message: Logged) -> None:
+        row = message.row
         self.monitor.log(row)
         if row.get("kind") == "warning":
             self.notify(row.get("message", ""), title="Fine-tune", severity="warning", markup=False)
@@ -256,49 +262,56 @@ class FinetunePanel(VerticalScroll):
         self.query_one("#ft-evals", Static).update(self.monitor.eval_text())
         self.query_one("#ft-status", Static).update(self.monitor.status_line())
 
-    def _compared(self, rows: list[dict]) -> None:
-        self.comparison = rows
+    @on(Compared)
+    def _compared(self, message: Compared) -> None:
+        self.comparison = message.rows
         self._show_comparison()
 
-    def _finished(self, result, tuned: list[str] | None) -> None:
+    @on(Job.Finished)
+    def _finished(self, message: Job.Finished) -> None:
         from training.runs import new_run_name
 
-        self.cancel_event = None
+        self.job.done()
+        result, tuned = message.result
         if tuned is not None:
             for row, reply in zip(self.comparison, tuned):
                 row["tuned"] = reply
         self._show_comparison()
         m = result.metrics
+        progress = self.query_one(ProgressPanel)
         if result.status == "interrupted":
             self.state = "interrupted"
-            self._stage(f"Interrupted at step {m['steps']}/{m['max_steps']} — checkpoint saved; Resume continues.")
+            progress.stop(f"Interrupted at step {m['steps']}/{m['max_steps']} — checkpoint saved; Resume (ctrl+t) continues.",
+                          "cancelled")
         else:
             self.state = "done"
             self.query_one("#ft-name", Input).value = new_run_name()  # the next Start makes a new run
-            self._stage(f"{result.run_dir.name}: {result.status.replace('_', ' ')} after {m['steps']} steps.")
+            progress.finish(f"{result.run_dir.name}: {result.status.replace('_', ' ')} after {m['steps']} steps.")
             self.notify(f"Run {result.run_dir.name} {result.status.replace('_', ' ')}; adapter in {shown_path(result.run_dir)}/adapter.", title="Fine-tune", markup=False)
         self._buttons()
         self.refresh_runs()
 
-    def _failed(self, exc: Exception) -> None:
-        self.cancel_event = None
-        cancelled = isinstance(exc, CancelledError)
-        self.state = "cancelled" if cancelled else "failed"
-        self._stage("Stopped before training started." if cancelled else f"Failed: {getattr(exc, 'message', exc)}")
-        if cancelled:
-            self.notify(exc.message, title="Fine-tune", severity="warning", markup=False)
-        else:
-            self.app.report_error(exc)  # type: ignore[attr-defined]
+    @on(Job.Failed)
+    def _failed(self, message: Job.Failed) -> None:
+        """Shown on the progress line; the App shows the notice."""
+        self.job.done()
+        self.state = "failed"
+        self.query_one(ProgressPanel).stop(f"Failed: {getattr(message.error, 'message', message.error)}")
+        self._buttons()
+        self.refresh_runs()
+
+    @on(Job.Cancelled)
+    def _cancelled(self, message: Job.Cancelled) -> None:
+        self.job.done()
+        self.state = "cancelled"
+        self.query_one(ProgressPanel).stop("Stopped before training started.", "cancelled")
         self._buttons()
         self.refresh_runs()
 
     # --- rendering ----------------------------------------------------------------------------------
 
-    def _stage(self, text: str) -> None:
-        self.query_one("#ft-stage", Label).update(text)
-
     def _buttons(self) -> None:
-        running = self.cancel_event is not None
+        running = self.job.running
         self.query_one("#ft-start", Button).disabled = running
         self.query_one("#ft-stop", Button).disabled = not running
         self._update_resume()

@@ -7,7 +7,7 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import Static
 
-from curation.report import format_duration
+from curation.durations import format_duration
 
 FLAG_NAMES = {
     "possible_duplicate": "possible duplicates", "outlier": "outliers", "too_short": "very short replies",

@@ -1,80 +1,99 @@
-"""A one-line progress panel for a long job: what it is doing, and one bar over all of its stages."""
+"""The one-line progress panel of every job: the stage with its counts, the time it has taken, and one bar.
+
+The bar fills over all of a job's stages (`stages` maps a stage to its label and its share of the bar, or
+`position` works the label and share out); a stage without a count (loading a model) shows an indeterminate bar,
+and the elapsed time keeps ticking, so a long step never looks frozen.
+"""
 
 from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from functools import partial
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.reactive import reactive
 from textual.widgets import Label, ProgressBar
 
-STAGES = {"tokens": "Counting tokens", "embed": "Embedding", "dedupe": "Finding duplicates", "cluster": "Clustering"}
-# Share of the whole bar each stage of curation fills (embedding dominates the time).
-WEIGHTS = {"tokens": (0.0, 0.05), "embed": (0.05, 0.85), "dedupe": (0.85, 0.9), "cluster": (0.9, 1.0)}
+from advisor.tui.run_format import stage_position
+from curation.durations import format_duration
+
+# The stages of curation: label, and the share of the bar each fills (embedding dominates the time).
+CURATION_STAGES = {
+    "tokens": ("Counting tokens", 0.0, 0.05), "load": ("Loading the embedding model", 0.05, 0.05),
+    "embed": ("Embedding", 0.05, 0.85), "dedupe": ("Finding duplicates", 0.85, 0.9), "cluster": ("Clustering", 0.9, 1.0),
+}
+Position = Callable[[str, int, int], "tuple[str, float | None]"]
 
 
 class ProgressPanel(Horizontal):
-    """Stage label and bar; `state` is idle, running, done, failed or cancelled."""
+    """Stage label (with the elapsed time while running) and bar; `state` is idle, running, done, failed or cancelled."""
 
     state: reactive[str] = reactive("idle")
 
+    def __init__(self, stages: dict[str, tuple[str, float, float]] | None = None, position: Position | None = None,
+                 idle: str = "Not run yet.", **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.position: Position = position or partial(stage_position, stages or CURATION_STAGES)
+        self.idle = idle
+        self.label_text = idle
+        self.started = 0.0
+
     def compose(self) -> ComposeResult:
-        yield Label("Not run yet.", id="stage", markup=False)  # stages, paths and errors: never markup
+        yield Label(self.idle, id="stage", markup=False)  # stages, paths and errors: never markup
         yield ProgressBar(total=1.0, show_eta=False, id="bar")
 
+    def on_mount(self) -> None:
+        self._ticker = self.set_interval(1.0, self._show, pause=True)
+
     def start(self, text: str = "Starting…") -> None:
-        """Show a job starting."""
-        self.state = "running"
+        """Show a job starting (its clock starts now)."""
+        self.state, self.started = "running", time.monotonic()
         self.query_one("#bar", ProgressBar).update(total=1.0, progress=0.0)
-        self.query_one("#stage", Label).update(text)
+        self._ticker.resume()
+        self._show(text)
 
     def report(self, stage: str, done: int, total: int) -> None:
-        """One progress(stage, done, total) callback from the library."""
-        start, end = WEIGHTS.get(stage, (0.0, 1.0))
-        fraction = 1.0 if total <= 0 else min(done / total, 1.0)
-        self.query_one("#bar", ProgressBar).update(progress=start + (end - start) * fraction)
-        counts = f" {done}/{total}" if total > 1 else ""
-        self.query_one("#stage", Label).update(f"{STAGES.get(stage, stage)}{counts}")
+        """One progress(stage, done, total) report of the job."""
+        label, fraction = self.position(stage, done, total)
+        bar = self.query_one("#bar", ProgressBar)
+        if fraction is None:
+            bar.update(total=None)  # no count to show: the bar pulses
+        else:
+            bar.update(total=1.0, progress=fraction)
+        self._show(label)
+
+    def note(self, text: str) -> None:
+        """Say what the running job does now (the bar stays)."""
+        self._show(text)
 
     def finish(self, text: str) -> None:
         """Show the job finished."""
         self.state = "done"
+        self._ticker.pause()
         self.query_one("#bar", ProgressBar).update(total=1.0, progress=1.0)
-        self.query_one("#stage", Label).update(text)
+        self._show(text)
 
-    def stop(self, text, state: str = "failed") -> None:
-        """Show the job failed or cancelled (the bar stays where it was)."""
+    def stop(self, text: str, state: str = "failed") -> None:
+        """Show the job failed or cancelled (the bar stays where it was); state "running" while it winds down."""
         self.state = state
-        self.query_one("#stage", Label).update(text)
+        bar = self.query_one("#bar", ProgressBar)
+        if state != "running":
+            self._ticker.pause()
+            if bar.total is None:
+                bar.update(total=1.0, progress=0.0)
+        self._show(text)
 
-    def fail(self, exc: BaseException) -> bool:
-        """Show a job that raised: "Cancelled." or "Failed: <message>"; True when it was cancelled."""
-        from rich.text import Text
-
-        from curation.errors import CancelledError
-
-        cancelled = isinstance(exc, CancelledError)
-        self.stop(Text("Cancelled." if cancelled else f"Failed: {getattr(exc, 'message', exc)}"),
-                  "cancelled" if cancelled else "failed")
-        return cancelled
+    def _show(self, text: str | None = None) -> None:
+        """The label: the text, and while running the time since the start."""
+        if text is not None:
+            self.label_text = text
+        clock = f" · {format_duration(time.monotonic() - self.started, clock=True)}" if self.state == "running" else ""
+        self.query_one("#stage", Label).update(self.label_text + clock)
 
     @property
     def fraction(self) -> float:
-        """How much of the job is done, 0 to 1."""
+        """How much of the job is done, 0 to 1 (0 while the bar pulses)."""
         bar = self.query_one("#bar", ProgressBar)
         return float(bar.progress / bar.total) if bar.total else 0.0
-
-
-class StagedProgress(ProgressPanel):
-    """ProgressPanel over a job's own stages: `stages` maps stage → (label, start, end share of the bar)."""
-
-    def __init__(self, stages: dict[str, tuple[str, float, float]], **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.stages = stages
-
-    def report(self, stage: str, done: int, total: int) -> None:
-        """One progress(stage, done, total) callback from the library."""
-        from advisor.tui.run_format import stage_position
-
-        label, position = stage_position(self.stages, stage, done, total)
-        self.query_one("#bar", ProgressBar).update(progress=position)
-        self.query_one("#stage", Label).update(label)

@@ -1,22 +1,21 @@
-"""The prompt panel of the run step: build a few-shot prompt from the train split in a worker, edit its messages,
+"""The prompt panel of the run step: build a few-shot prompt from the train split as a job, edit its messages,
 save them (checked like `tunewise prompt run` checks them), and try the prompt on an eval example."""
 
 from __future__ import annotations
 
 import json
-import threading
-import time
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, DataTable, Select, Static, TextArea
 
 from advisor.project import curated_examples, shown_path
+from advisor.tui.jobs import Job, JobRunner
+from advisor.tui.messages import ErrorRaised
 from advisor.tui.run_format import (
     PROMPT_STAGES,
-    Throttle,
     messages_text,
     parse_messages,
     prompt_example_row,
@@ -24,7 +23,7 @@ from advisor.tui.run_format import (
     shorten,
 )
 from advisor.tui.widgets.plain import PlainTable
-from advisor.tui.widgets.progress import StagedProgress
+from advisor.tui.widgets.progress import ProgressPanel
 from curation.errors import TunewiseError, UsageError
 from curation.files import write_text_atomic
 
@@ -32,14 +31,15 @@ from curation.files import write_text_atomic
 class PromptPanel(VerticalScroll):
     """Build, edit, save and try the project's few-shot prompt (prompt/messages.json)."""
 
-    def __init__(self, project, max_new_tokens: int = 64, **kwargs) -> None:
+    def __init__(self, project, models=None, max_new_tokens: int = 64, **kwargs) -> None:
         super().__init__(**kwargs)
         self.project = project
+        self.models = models
         self.max_new_tokens = max_new_tokens
-        self.cancel_event: threading.Event | None = None
+        self.build_job = JobRunner(self, "prompt-build")
+        self.try_job = JobRunner(self, "prompt-try")
         self.eval_examples: list = []
         self.reply: str | None = None
-        self._closing = False
         self._saved_text = ""  # the messages as saved in prompt/messages.json (what Build would replace)
         self._replace_confirmed = False
 
@@ -52,14 +52,14 @@ class PromptPanel(VerticalScroll):
         with Horizontal(classes="buttons"):
             yield Button("Build", id="pr-build", variant="primary", tooltip="Build the prompt from the train split (ctrl+r)")
             yield Button("Cancel", id="pr-cancel", variant="error", disabled=True)
-            yield Button("Save edits", id="pr-save", tooltip="Check the messages and save them to prompt/messages.json")
-        yield StagedProgress(PROMPT_STAGES, id="pr-progress")
+            yield Button("Save edits", id="pr-save", tooltip="Check the messages and save them to prompt/messages.json (ctrl+s)")
+        yield ProgressPanel(PROMPT_STAGES, id="pr-progress")
         yield Static("", id="pr-summary", markup=False)
         yield PlainTable(id="pr-examples", cursor_type="row", zebra_stripes=True)
         yield TextArea("", id="pr-messages", soft_wrap=True, show_line_numbers=False, tab_behavior="indent")
         with Horizontal(classes="row"):
             yield Select([], prompt="eval example to try", id="pr-input", compact=True)
-            yield Button("Try", id="pr-try", compact=True, tooltip="Answer the chosen eval example with this prompt")
+            yield Button("Try", id="pr-try", compact=True, tooltip="Answer the chosen eval example with this prompt (ctrl+t)")
         with Horizontal(id="pr-result"):
             yield Static("", id="pr-reply", markup=False)
             yield Static("", id="pr-expected", markup=False)
@@ -90,23 +90,18 @@ class PromptPanel(VerticalScroll):
 
     def on_unmount(self) -> None:
         """Leaving the screen cancels a running build or try."""
-        self._closing = True
-        if self.cancel_event is not None:
-            self.cancel_event.set()
+        self.build_job.cancel()
+        self.try_job.cancel()
 
-    def _post(self, callback, *args) -> None:
-        """Run callback(*args) on the UI thread (nothing once the panel is gone or the app has stopped)."""
-        if self._closing:
-            return
-        try:
-            self.app.call_from_thread(callback, *args)
-        except RuntimeError:
-            pass
+    @property
+    def busy(self) -> bool:
+        """Whether a build or a try is running."""
+        return self.build_job.running or self.try_job.running
 
     def _busy(self) -> bool:
-        if self.cancel_event is not None:
+        if self.busy:
             self.notify("The prompt panel is busy (escape cancels).", severity="warning", markup=False)
-        return self.cancel_event is not None
+        return self.busy
 
     # --- building -----------------------------------------------------------------------------------
 
@@ -117,7 +112,7 @@ class PromptPanel(VerticalScroll):
             return
         folder = curated_examples(self.project)
         if folder is None:
-            self.app.report_error(UsageError("No curated data to build a prompt from.", "Curate the data on the data screen first."))  # type: ignore[attr-defined]
+            self.post_message(ErrorRaised(UsageError("No curated data to build a prompt from.", "Curate the data on the data screen first.")))
             return
         if self._unsaved() and not self._replace_confirmed:
             self._replace_confirmed = True
@@ -125,10 +120,9 @@ class PromptPanel(VerticalScroll):
                         title="Prompt", severity="warning", markup=False)
             return
         self._replace_confirmed = False
-        self.cancel_event = threading.Event()
+        self.build_job.start(lambda progress, cancel: self._build(folder, progress, cancel))
         self._buttons()
-        self.query_one(StagedProgress).start("Reading the train split…")
-        self.build(folder, self.cancel_event)
+        self.query_one(ProgressPanel).start("Reading the train split…")
 
     def _unsaved(self) -> bool:
         """Whether the editor holds messages other than the saved ones (formatting aside)."""
@@ -143,13 +137,14 @@ class PromptPanel(VerticalScroll):
     @on(Button.Pressed, "#pr-cancel")
     def action_stop(self) -> None:
         """Cancel the running build or try."""
-        if self.cancel_event is not None:
-            self.cancel_event.set()
-            self.query_one(StagedProgress).stop("Cancelling…", "running")
+        if self.busy:
+            self.build_job.cancel()
+            self.try_job.cancel()
+            self.query_one(ProgressPanel).stop("Cancelling…", "running")
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="prompt")
-    def build(self, folder, cancel: threading.Event) -> None:
-        """build_prompt on the train split with the app's embedder, save it, count each example's tokens."""
+    def _build(self, folder, progress, cancel) -> tuple[dict, str, list[int]]:
+        """The job (in a worker thread): build_prompt on the train split with the shared embedder, save it, and count
+        each example's tokens."""
         from curation.model_sources import load_tokenizer
         from training.prompting import (
             PromptConfig,
@@ -159,32 +154,48 @@ class PromptPanel(VerticalScroll):
             save_prompt,
         )
 
-        throttle = Throttle()
+        answers = self.project.answers_path
+        config = PromptConfig(answers=str(answers) if answers.is_file() else None)
+        examples = load_examples([folder])
+        prompt = build_prompt(examples, config, embedder=self.models.embedder(), progress=progress, cancel=cancel)
+        save_prompt(prompt, self.prompt_dir, config)
+        tokenizer = load_tokenizer(config.model).tokenizer
+        tokens = [count_prompt_tokens(e.messages, tokenizer) for e in prompt.examples]
+        return prompt.to_dict(), messages_text(prompt.messages), tokens
 
-        def progress(stage: str, done: int, total: int) -> None:
-            if throttle.ready(stage, done, total, time.monotonic()):
-                self._post(self.query_one(StagedProgress).report, stage, done, total)
+    @on(Job.Progress)
+    def _progressed(self, message: Job.Progress) -> None:
+        if not (self.build_job.cancelling or self.try_job.cancelling):
+            self.query_one(ProgressPanel).report(message.stage, message.done, message.total)
 
-        try:
-            answers = self.project.answers_path
-            config = PromptConfig(answers=str(answers) if answers.is_file() else None)
-            examples = load_examples([folder])
-            prompt = build_prompt(examples, config, embedder=self.app.get_embedder(), progress=progress, cancel=cancel)  # type: ignore[attr-defined]
-            save_prompt(prompt, self.prompt_dir, config)
-            tokenizer = load_tokenizer(config.model).tokenizer
-            tokens = [count_prompt_tokens(e.messages, tokenizer) for e in prompt.examples]
-        except Exception as exc:
-            self._post(self._failed, exc)
+    @on(Job.Finished)
+    def _finished(self, message: Job.Finished) -> None:
+        self._job_over(message.job)
+        if message.job == "prompt-build":
+            selection, text, tokens = message.result
+            self.query_one("#pr-messages", TextArea).text = self._saved_text = text
+            self._show_selection(selection, tokens)
+            self.query_one(ProgressPanel).finish(f"Built and saved to {shown_path(self.prompt_dir)}/.")
+            self.notify(f"Prompt saved to {shown_path(self.prompt_dir)}/messages.json.", title="Prompt", markup=False)
         else:
-            self._post(self._built, prompt.to_dict(), messages_text(prompt.messages), tokens)
+            self.reply = message.result
+            self.query_one("#pr-reply", Static).update(f"Reply:\n{self.reply}")
+            self.query_one(ProgressPanel).finish("Reply ready.")
 
-    def _built(self, selection: dict, text: str, tokens: list[int]) -> None:
-        self.cancel_event = None
+    @on(Job.Failed)
+    def _failed(self, message: Job.Failed) -> None:
+        """Shown on the progress line; the App shows the notice."""
+        self._job_over(message.job)
+        self.query_one(ProgressPanel).stop(f"Failed: {getattr(message.error, 'message', message.error)}")
+
+    @on(Job.Cancelled)
+    def _cancelled(self, message: Job.Cancelled) -> None:
+        self._job_over(message.job)
+        self.query_one(ProgressPanel).stop("Cancelled.", "cancelled")
+
+    def _job_over(self, job: str) -> None:
+        (self.build_job if job == "prompt-build" else self.try_job).done()
         self._buttons()
-        self.query_one("#pr-messages", TextArea).text = self._saved_text = text
-        self._show_selection(selection, tokens)
-        self.query_one(StagedProgress).finish(Text(f"Built and saved to {shown_path(self.prompt_dir)}/."))
-        self.notify(f"Prompt saved to {shown_path(self.prompt_dir)}/messages.json.", title="Prompt", markup=False)
 
     def _show_selection(self, selection: dict, tokens: list[int] | None) -> None:
         table = self.query_one("#pr-examples", DataTable)
@@ -192,12 +203,6 @@ class PromptPanel(VerticalScroll):
         for n, example in enumerate(selection["examples"]):
             table.add_row(*prompt_example_row(example, tokens[n] if tokens else None))
         self.query_one("#pr-summary", Static).update(prompt_summary(selection))
-
-    def _failed(self, exc: Exception) -> None:
-        self.cancel_event = None
-        self._buttons()
-        self.query_one(StagedProgress).fail(exc)
-        self.app.report_stop(exc, "Prompt")  # type: ignore[attr-defined]
 
     # --- editing ------------------------------------------------------------------------------------
 
@@ -209,7 +214,7 @@ class PromptPanel(VerticalScroll):
         try:
             messages = parse_messages(self.query_one("#pr-messages", TextArea).text)
         except TunewiseError as exc:
-            self.app.report_error(exc)  # type: ignore[attr-defined]
+            self.post_message(ErrorRaised(exc))
             return False
         self._saved_text = messages_text(messages)
         write_text_atomic(self.prompt_dir / MESSAGES_FILE, self._saved_text)
@@ -233,40 +238,27 @@ class PromptPanel(VerticalScroll):
                 raise UsageError("No eval example chosen.", "Pick one in the list next to Try.")
             messages = parse_messages(self.query_one("#pr-messages", TextArea).text)
         except TunewiseError as exc:
-            self.app.report_error(exc)  # type: ignore[attr-defined]
+            self.post_message(ErrorRaised(exc))
             return
         example = self.eval_examples[int(choice)]
         self.reply = None
-        self.cancel_event = threading.Event()
+        self.try_job.start(lambda progress, cancel: self._try(messages, example.input_text, progress, cancel))
         self._buttons()
-        self.query_one(StagedProgress).start("Loading the local model…")
+        self.query_one(ProgressPanel).start("Loading the local model…")
         self.query_one("#pr-reply", Static).update("Reply: …")
         self.query_one("#pr-expected", Static).update(f"Expected:\n{example.output_text}")
-        self.try_prompt(messages, example.input_text, self.cancel_event)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="prompt")
-    def try_prompt(self, messages: list[dict], text: str, cancel: threading.Event) -> None:
-        """run_prompt on one input with the packaged base model (the app's shared copy): the prompting path."""
+    def _try(self, messages: list[dict], text: str, progress, cancel) -> str:
+        """The job (in a worker thread): run_prompt on one input with the shared base model (the prompting path)."""
         from training.prompting import run_prompt
 
-        try:
-            generator = self.app.get_generator()  # type: ignore[attr-defined]
-            reply = run_prompt(messages, [text], generator, max_new_tokens=self.max_new_tokens, cancel=cancel,
-                               progress=lambda s, d, t: self._post(self.query_one(StagedProgress).report, s, d, t))[0]
-        except Exception as exc:
-            self._post(self._failed, exc)
-        else:
-            self._post(self._tried, reply)
-
-    def _tried(self, reply: str) -> None:
-        self.cancel_event = None
-        self._buttons()
-        self.reply = reply
-        self.query_one("#pr-reply", Static).update(f"Reply:\n{reply}")
-        self.query_one(StagedProgress).finish("Reply ready.")
+        progress("load model", 0, 1)
+        generator = self.models.generator()
+        return run_prompt(messages, [text], generator, max_new_tokens=self.max_new_tokens, cancel=cancel,
+                          progress=progress)[0]
 
     def _buttons(self) -> None:
-        busy = self.cancel_event is not None
+        busy = self.busy
         self.query_one("#pr-build", Button).disabled = busy
         self.query_one("#pr-try", Button).disabled = busy
         self.query_one("#pr-cancel", Button).disabled = not busy

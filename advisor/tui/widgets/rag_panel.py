@@ -1,22 +1,20 @@
-"""The RAG panel of the run step: build (or update) the project's index from a documents folder in a worker, then
+"""The RAG panel of the run step: build (or update) the project's index from a documents folder as a job, then
 search it (hybrid, dense or BM25) and optionally answer from the hits with the local model, citing them."""
 
 from __future__ import annotations
 
-import threading
-import time
 from pathlib import Path
 
-from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, DataTable, Input, Select, Static
 
 from advisor.project import shown_path
+from advisor.tui.jobs import Job, JobRunner
+from advisor.tui.messages import ErrorRaised
 from advisor.tui.run_format import (
     RAG_STAGES,
-    Throttle,
     answer_text,
     build_summary,
     hit_row,
@@ -24,8 +22,8 @@ from advisor.tui.run_format import (
     parse_k,
 )
 from advisor.tui.widgets.plain import PlainTable
-from advisor.tui.widgets.progress import StagedProgress
-from curation.errors import CancelledError, TunewiseError, UsageError
+from advisor.tui.widgets.progress import ProgressPanel
+from curation.errors import TunewiseError, UsageError
 
 MODES = ("hybrid", "dense", "bm25")
 
@@ -33,17 +31,17 @@ MODES = ("hybrid", "dense", "bm25")
 class RagPanel(VerticalScroll):
     """Index the documents and query them; `hits` holds the last search's results."""
 
-    def __init__(self, project, max_new_tokens: int = 96, **kwargs) -> None:
+    def __init__(self, project, models=None, max_new_tokens: int = 96, **kwargs) -> None:
         super().__init__(**kwargs)
         self.project = project
+        self.models = models
         self.max_new_tokens = max_new_tokens
-        self.build_cancel: threading.Event | None = None
-        self.query_cancel: threading.Event | None = None
+        self.build_job = JobRunner(self, "rag-build")
+        self.query_job = JobRunner(self, "rag-query")
         self.hits: list = []
         self.answer = None
         self.report_data: dict | None = None
         self._index = None  # the loaded RagIndex, reused between searches (dropped after a build)
-        self._closing = False
 
     @property
     def index_dir(self) -> Path:
@@ -52,17 +50,18 @@ class RagPanel(VerticalScroll):
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="row"):
-            yield Input(placeholder="folder of documents (.md .txt .html .pdf .jsonl)", id="rag-docs", compact=True)
+            yield Input(placeholder="folder of documents (.md .txt .html .pdf .jsonl)", id="rag-docs", compact=True,
+                        select_on_focus=False)
             yield Button("Build", id="rag-build", variant="primary", compact=True, tooltip="Build or update the index (ctrl+r)")
             yield Button("Cancel", id="rag-cancel", variant="error", compact=True, disabled=True)
-        yield StagedProgress(RAG_STAGES, id="rag-progress")
+        yield ProgressPanel(RAG_STAGES, id="rag-progress")
         yield Static("", id="rag-summary", markup=False)
         with Horizontal(classes="row"):
-            yield Input(placeholder="question", id="rag-query", compact=True)
+            yield Input(placeholder="question", id="rag-query", compact=True, select_on_focus=False)
             yield Select([(m, m) for m in MODES], value="hybrid", allow_blank=False, compact=True, id="rag-mode")
-            yield Input("5", id="rag-k", compact=True, tooltip="hits to show")
-            yield Button("Search", id="rag-search", compact=True)
-            yield Button("Ask", id="rag-ask", compact=True, tooltip="Answer from the hits with the local model")
+            yield Input("5", id="rag-k", compact=True, tooltip="hits to show", select_on_focus=False)
+            yield Button("Search", id="rag-search", compact=True, tooltip="Show the passages that match (ctrl+f)")
+            yield Button("Ask", id="rag-ask", compact=True, tooltip="Answer from the hits with the local model (ctrl+t)")
         yield PlainTable(id="rag-hits", cursor_type="row", zebra_stripes=True)
         yield Static("", id="rag-hit-text", markup=False)
         yield Static("", id="rag-answer", markup=False)
@@ -76,7 +75,7 @@ class RagPanel(VerticalScroll):
         if (self.index_dir / MANIFEST).is_file():
             try:
                 self.query_one("#rag-summary", Static).update(manifest_summary(read_manifest(self.index_dir)))
-                self.query_one(StagedProgress).finish("Index built.")
+                self.query_one(ProgressPanel).finish("Index built.")
             except TunewiseError as exc:
                 self.query_one("#rag-summary", Static).update(f"The index cannot be read: {exc.message}")
         else:
@@ -84,19 +83,8 @@ class RagPanel(VerticalScroll):
 
     def on_unmount(self) -> None:
         """Leaving the screen cancels a running build or answer."""
-        self._closing = True
-        for event in (self.build_cancel, self.query_cancel):
-            if event is not None:
-                event.set()
-
-    def _post(self, callback, *args) -> None:
-        """Run callback(*args) on the UI thread (nothing once the panel is gone or the app has stopped)."""
-        if self._closing:
-            return
-        try:
-            self.app.call_from_thread(callback, *args)
-        except RuntimeError:
-            pass
+        self.build_job.cancel()
+        self.query_job.cancel()
 
     # --- building -----------------------------------------------------------------------------------
 
@@ -104,7 +92,7 @@ class RagPanel(VerticalScroll):
     @on(Input.Submitted, "#rag-docs")
     def action_start(self) -> None:
         """Build or update the index from the documents folder (saved as the project's docs folder)."""
-        if self.build_cancel is not None:
+        if self.build_job.running:
             self.notify("The index is already being built (escape cancels).", severity="warning", markup=False)
             return
         folder = self.query_one("#rag-docs", Input).value.strip()
@@ -113,55 +101,71 @@ class RagPanel(VerticalScroll):
                 raise UsageError("No documents folder given.", "Type the folder holding your documents (.md, .html, .txt, .pdf, .jsonl).")
             self.project.set_docs(folder)  # checks it is a folder, and remembers it
         except TunewiseError as exc:
-            self.app.report_error(exc)  # type: ignore[attr-defined]
+            self.post_message(ErrorRaised(exc))
             return
-        self.build_cancel = threading.Event()
+        docs, index_dir, models = self.project.docs_path, self.index_dir, self.models
+        self.build_job.start(lambda progress, cancel: self._build(docs, index_dir, models, progress, cancel))
         self._buttons()
-        self.query_one(StagedProgress).start("Scanning the documents…")
-        self.build(self.project.docs_path, self.build_cancel)
+        self.query_one(ProgressPanel).start("Scanning the documents…")
 
     @on(Button.Pressed, "#rag-cancel")
     def action_stop(self) -> None:
         """Cancel the running build (the previous index stays as it was) or answer."""
-        for event in (self.build_cancel, self.query_cancel):
-            if event is not None:
-                event.set()
-        if self.build_cancel is not None:
-            self.query_one(StagedProgress).stop("Cancelling…", "running")
+        self.build_job.cancel()
+        self.query_job.cancel()
+        if self.build_job.running:
+            self.query_one(ProgressPanel).stop("Cancelling…", "running")
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="rag-build")
-    def build(self, docs: Path, cancel: threading.Event) -> None:
-        """build_rag_index off the UI thread with the app's embedder."""
+    @staticmethod
+    def _build(docs: Path, index_dir: Path, models, progress, cancel) -> dict:
+        """The job (in a worker thread): build_rag_index with the shared embedder."""
         from training.rag.index import build_rag_index
 
-        throttle = Throttle()
+        report = build_rag_index([docs], index_dir, progress=progress, cancel=cancel, embedder=models.embedder())
+        return report.to_dict()
 
-        def progress(stage: str, done: int, total: int) -> None:
-            if throttle.ready(stage, done, total, time.monotonic()):
-                self._post(self.query_one(StagedProgress).report, stage, done, total)
+    @on(Job.Progress)
+    def _progressed(self, message: Job.Progress) -> None:
+        if message.job == "rag-build" and not self.build_job.cancelling:
+            self.query_one(ProgressPanel).report(message.stage, message.done, message.total)
 
-        try:
-            report = build_rag_index([docs], self.index_dir, progress=progress, cancel=cancel,
-                                     embedder=self.app.get_embedder())  # type: ignore[attr-defined]
-        except Exception as exc:
-            self._post(self._build_failed, exc)
+    @on(Job.Finished)
+    def _finished(self, message: Job.Finished) -> None:
+        if message.job == "rag-build":
+            self.build_job.done()
+            self._built(message.result)
         else:
-            self._post(self._built, report.to_dict())
+            self.query_job.done()
+            self._answered(*message.result)
+        self._buttons()
 
     def _built(self, report: dict) -> None:
-        self.build_cancel = None
         self._index = None
         self.report_data = report
-        self._buttons()
-        self.query_one(StagedProgress).finish(Text(f"Built: {report['chunks']} chunks from {report['documents']} document(s)."))
+        self.query_one(ProgressPanel).finish(f"Built: {report['chunks']} chunks from {report['documents']} document(s).")
         self.query_one("#rag-summary", Static).update(build_summary(report))
         self.notify(f"Index built in {shown_path(self.index_dir)}/.", title="RAG", markup=False)
 
-    def _build_failed(self, exc: Exception) -> None:
-        self.build_cancel = None
+    @on(Job.Failed)
+    def _failed(self, message: Job.Failed) -> None:
+        """Shown on the progress line (a build) or cleared (an answer); the App shows the notice."""
+        self._job_over(message.job)
+        if message.job == "rag-build":
+            self.query_one(ProgressPanel).stop(f"Failed: {getattr(message.error, 'message', message.error)}")
+
+    @on(Job.Cancelled)
+    def _cancelled(self, message: Job.Cancelled) -> None:
+        self._job_over(message.job)
+        if message.job == "rag-build":
+            self.query_one(ProgressPanel).stop("Cancelled: the previous index is as it was.", "cancelled")
+
+    def _job_over(self, job: str) -> None:
+        if job == "rag-build":
+            self.build_job.done()
+        else:
+            self.query_job.done()
+            self.query_one("#rag-answer", Static).update("")
         self._buttons()
-        self.query_one(StagedProgress).fail(exc)
-        self.app.report_stop(exc, "RAG")  # type: ignore[attr-defined]
 
     # --- searching and asking -----------------------------------------------------------------------
 
@@ -177,10 +181,10 @@ class RagPanel(VerticalScroll):
         self._query(ask=True)
 
     def _query(self, ask: bool) -> None:
-        if self.build_cancel is not None:
+        if self.build_job.running:
             self.notify("Wait for the index build to finish (or cancel it).", severity="warning", markup=False)
             return
-        if self.query_cancel is not None:
+        if self.query_job.running:
             self.notify("A search is still running.", severity="warning", markup=False)
             return
         question = self.query_one("#rag-query", Input).value.strip()
@@ -189,14 +193,13 @@ class RagPanel(VerticalScroll):
                 raise UsageError("No question given.", "Type a question about your documents.")
             k = parse_k(self.query_one("#rag-k", Input).value)
         except TunewiseError as exc:
-            self.app.report_error(exc)  # type: ignore[attr-defined]
+            self.post_message(ErrorRaised(exc))
             return
         mode = str(self.query_one("#rag-mode", Select).value)
-        self.query_cancel = threading.Event()
+        self.query_job.start(lambda progress, cancel: self._run_query(question, mode, k, ask, cancel))
         self._buttons()
         if ask:
             self.query_one("#rag-answer", Static).update("Answering with the local model…")
-        self.run_query(question, mode, k, ask, self.query_cancel)
 
     def _active_adapter(self) -> Path | None:
         """The project's active fine-tune run (`tunewise runs use`), whose adapter answers: RAG + fine-tuning."""
@@ -206,33 +209,24 @@ class RagPanel(VerticalScroll):
         run = runs_root(self.project.root) / name if name else None
         return run if run is not None and has_adapter(run) else None
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="rag-query")
-    def run_query(self, question: str, mode: str, k: int, ask: bool, cancel: threading.Event) -> None:
-        """Load the index (once), search it, and answer from the hits when asked."""
+    def _run_query(self, question: str, mode: str, k: int, ask: bool, cancel) -> tuple[list, object, str | None]:
+        """The job (in a worker thread): load the index (once), search it, and answer from the hits when asked."""
         from training.rag.index import load_rag_index
         from training.rag.retrieve import RetrieveConfig, search
 
-        try:
-            embedder = self.app.get_embedder()  # type: ignore[attr-defined]
-            if self._index is None:
-                self._index = load_rag_index(self.index_dir)
-            if ask:
-                from training.rag.answer import AnswerConfig, answer_questions
+        embedder = self.models.embedder()
+        if self._index is None:
+            self._index = load_rag_index(self.index_dir)
+        if not ask:
+            return search(self._index, [question], RetrieveConfig(k=k, mode=mode), embedder, cancel=cancel)[0], None, None
+        from training.rag.answer import AnswerConfig, answer_questions
 
-                generator = self.app.get_generator(self._active_adapter())  # type: ignore[attr-defined]
-                config = AnswerConfig(k=k, mode=mode, max_new_tokens=self.max_new_tokens)
-                answer = answer_questions(self._index, [question], generator, embedder, config, cancel=cancel)[0]
-                hits, model = answer.sources, generator.name
-            else:
-                answer, model, hits = None, None, search(self._index, [question], RetrieveConfig(k=k, mode=mode), embedder, cancel=cancel)[0]
-        except Exception as exc:
-            self._post(self._query_failed, exc)
-        else:
-            self._post(self._answered, hits, answer, model)
+        generator = self.models.generator(self._active_adapter())
+        config = AnswerConfig(k=k, mode=mode, max_new_tokens=self.max_new_tokens)
+        answer = answer_questions(self._index, [question], generator, embedder, config, cancel=cancel)[0]
+        return answer.sources, answer, generator.name
 
     def _answered(self, hits: list, answer, model: str | None = None) -> None:
-        self.query_cancel = None
-        self._buttons()
         self.hits, self.answer = hits, answer
         table = self.query_one("#rag-hits", DataTable)
         table.clear()
@@ -242,15 +236,6 @@ class RagPanel(VerticalScroll):
         self.query_one("#rag-answer", Static).update(f"Answer ({model}): " + answer_text(answer) if answer is not None else "")
         if not hits:
             self.notify("No passage matches the question.", title="RAG", severity="warning", markup=False)
-
-    def _query_failed(self, exc: Exception) -> None:
-        self.query_cancel = None
-        self._buttons()
-        self.query_one("#rag-answer", Static).update("")
-        if isinstance(exc, CancelledError):
-            self.notify(exc.message, title="RAG", severity="warning", markup=False)
-        else:
-            self.app.report_error(exc)  # type: ignore[attr-defined]
 
     @on(DataTable.RowHighlighted, "#rag-hits")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -266,7 +251,7 @@ class RagPanel(VerticalScroll):
             self.query_one("#rag-hit-text", Static).update("")
 
     def _buttons(self) -> None:
-        building, querying = self.build_cancel is not None, self.query_cancel is not None
+        building, querying = self.build_job.running, self.query_job.running
         self.query_one("#rag-build", Button).disabled = building
         self.query_one("#rag-cancel", Button).disabled = not (building or querying)
         for button in ("#rag-search", "#rag-ask"):

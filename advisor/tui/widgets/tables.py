@@ -1,4 +1,7 @@
-"""Tables of what curation found: clusters, conflicts (with a keep/remove toggle), flags, validation problems."""
+"""Tables of what curation found: clusters, conflicts (with a keep/remove toggle), flags, validation problems.
+
+A row is one line, cut to fit; selecting one (enter or a click) posts ``Opened`` so the screen shows the whole of it.
+"""
 
 from __future__ import annotations
 
@@ -22,8 +25,32 @@ FLAG_TEXT = {
 }
 
 
-class ClusterTable(PlainTable):
-    """Clusters of kept examples: size, keywords and the most typical example."""
+class RowOpened(Message):
+    """The curator asked to see the whole of a row: ``key`` is the row's key (cluster id, example id, flag number)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__()
+        self.key = key
+
+
+class DetailTable(PlainTable):
+    """A table whose selected row asks for its detail view."""
+
+    @on(DataTable.RowSelected)
+    def _open(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        if event.row_key.value is not None:
+            self.post_message(self.Opened(str(event.row_key.value)))
+
+    class Opened(RowOpened):
+        """Posted when a row is selected (enter or click)."""
+
+
+class ClusterTable(DetailTable):
+    """Clusters of kept examples: size, keywords and the most typical example; enter shows the whole cluster."""
+
+    class Opened(RowOpened):
+        """A cluster's detail was asked for (key: the cluster id)."""
 
     def __init__(self, **kwargs) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
@@ -41,10 +68,14 @@ class ClusterTable(PlainTable):
             self.add_row(str(c["id"]), str(c["size"]), short(", ".join(c.get("keywords", [])[:4]), 28), f"{medoid}: {question}", key=str(c["id"]))
 
 
-class ConflictTable(PlainTable):
-    """Examples that ask the same thing and answer differently, grouped; Enter/space flips one kept/removed."""
+class ConflictTable(DetailTable):
+    """Examples that ask the same thing and answer differently, grouped; space flips one kept/removed, enter shows
+    the whole group."""
 
-    BINDINGS = [Binding("space", "toggle", "Keep/remove")]
+    BINDINGS = [Binding("space", "toggle", "Keep/remove"), Binding("enter", "select_cursor", "Details")]
+
+    class Opened(RowOpened):
+        """A conflict's detail was asked for (key: the example id)."""
 
     class Toggled(Message):
         """The curator asked to flip an example between kept and removed."""
@@ -70,11 +101,6 @@ class ConflictTable(PlainTable):
         if self.row_count:
             self.move_cursor(row=min(max(row, 0), self.row_count - 1))
 
-    @on(DataTable.RowSelected)
-    def _selected(self, event: DataTable.RowSelected) -> None:
-        event.stop()
-        self.action_toggle()
-
     def action_toggle(self) -> None:
         """Ask the screen to flip the highlighted example."""
         if self.row_count:
@@ -82,8 +108,12 @@ class ConflictTable(PlainTable):
             self.post_message(self.Toggled(str(key.value)))
 
 
-class FlagTable(PlainTable):
-    """Everything else flagged for a look: outliers, short replies, tiny clusters, language, log-like text."""
+class FlagTable(DetailTable):
+    """Everything else flagged for a look: outliers, short replies, tiny clusters, language, log-like text; enter
+    shows the flag and its example in full."""
+
+    class Opened(RowOpened):
+        """A flag's detail was asked for (key: its position in the list shown)."""
 
     def __init__(self, **kwargs) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
@@ -94,19 +124,19 @@ class FlagTable(PlainTable):
     def show(self, flags: list[dict[str, Any]]) -> None:
         """Render flag rows as written to flags.jsonl."""
         self.clear()
-        for f in flags:
-            self.add_row(f["id"], f["kind"], _why(f))
+        for n, f in enumerate(flags):
+            self.add_row(f["id"], f["kind"], short(flag_why(f), 60), key=str(n))
 
 
 DETAIL_NAMES = {"view": "", "z": "z", "tokens": "tokens", "assistant_tokens": "reply tokens", "size": "size",
                 "language": "language", "expected": "expected", "symbol_ratio": "symbols", "cluster": "cluster"}
 
 
-def _why(flag: dict[str, Any]) -> str:
+def flag_why(flag: dict[str, Any]) -> str:
     """The flag in words, with its telling details (which side, how unusual)."""
     text = FLAG_TEXT.get(flag["kind"], "")
     details = [f"{name} {flag[key]}".strip() for key, name in DETAIL_NAMES.items() if key in flag and not isinstance(flag[key], (list, dict))]
-    return short(f"{text} ({', '.join(details)})" if details else text, 60)
+    return f"{text} ({', '.join(details)})" if details else text
 
 
 class ProblemTable(PlainTable):

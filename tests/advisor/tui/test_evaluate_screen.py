@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from pathlib import Path
 
 import pytest
@@ -64,7 +65,7 @@ async def _wait_idle(app, pilot, screen, seconds: float = 240) -> None:
     await app.workers.wait_for_complete()
     for _ in range(int(seconds * 20)):
         await pilot.pause()
-        if screen.cancel_event is None:
+        if not screen.job.running:
             return
         await asyncio.sleep(0.05)
     raise AssertionError("the bake-off did not finish")
@@ -104,7 +105,7 @@ async def test_bakeoff_summary_diff_and_reopen(tmp_path, embedder):
         folder = Path(bakeoff.folder)
         assert folder.parent == root / "evals" and (folder / "summary.json").is_file()
         assert json.loads((folder / "summary.json").read_text())["winner"] == bakeoff.winner.name
-        assert str(screen.query_one("#eval-stage", Label).content).startswith("Done in")
+        assert str(screen.query_one("#eval-progress #stage", Label).content).startswith("Done in")
 
         # Examples: two rows, widest spread first; highlighting one fills the panes and marks the differences.
         screen.query_one("#eval-tabs").active = "tab-examples"
@@ -141,10 +142,10 @@ async def test_bakeoff_summary_diff_and_reopen(tmp_path, embedder):
         await pilot.pause()
         again = app.screen
         assert isinstance(again, EvaluateScreen) and again is not screen
-        assert again.cancel_event is None and again.bakeoff is not None and again.bakeoff.folder == bakeoff.folder
+        assert not again.job.running and again.bakeoff is not None and again.bakeoff.folder == bakeoff.folder
         assert [r[0] for r in _cells(again.query_one("#eval-table", DataTable))] == [row[0] for row in summary]
         assert again.query_one("#eval-examples", DataTable).row_count == 2
-        assert str(again.query_one("#eval-stage", Label).content).startswith("Last bake-off")
+        assert str(again.query_one("#eval-progress #stage", Label).content).startswith("Last bake-off")
         assert len([p for p in (root / "evals").iterdir() if (p / "summary.json").is_file()]) == 1
 
         # The palette's report command names summary.md; ctrl+b goes back to the run step.
@@ -156,45 +157,42 @@ async def test_bakeoff_summary_diff_and_reopen(tmp_path, embedder):
         assert type(app.screen).__name__ == "RunScreen"
 
 
-async def test_cancel_mid_run_leaves_a_notice(tmp_path, embedder):
+async def test_cancel_mid_run_leaves_a_notice(tmp_path, embedder, monkeypatch):
+    from training.evaluation import harness
+
     root = _project(tmp_path / "proj")
     app = TunewiseApp(root, embedder=embedder)
+    # Hold the job at its first generation step until Escape has been handled, so the cancel lands mid-run whatever
+    # the load on the machine.
+    reached = threading.Event()
+    real = harness.run_bakeoff
+
+    def held(*args, progress, cancel, **kwargs):
+        def hold(stage: str, done: int, total: int) -> None:
+            progress(stage, done, total)
+            if stage.startswith("generate") and not reached.is_set():
+                reached.set()
+                cancel.wait(60)
+
+        return real(*args, progress=hold, cancel=cancel, **kwargs)
+
+    monkeypatch.setattr(harness, "run_bakeoff", held)
     async with app.run_test(size=(100, 40), notifications=True) as pilot:
         screen = await _open(app, pilot)
         await _set(pilot, screen, ["zero-shot", "few-shot"], "2", "4")
-        # Hold the worker at its first generation step until Escape has been handled, so the cancel lands mid-run
-        # whatever the load on the machine (call_from_thread awaits what the UI-side callback returns).
-        reached = asyncio.Event()
-        shown = screen._progress
-
-        def progress(stage: str, done: int, total: int):
-            shown(stage, done, total)
-            if stage.startswith("generate") and not reached.is_set():
-                cancel = screen.cancel_event
-
-                async def hold() -> None:
-                    reached.set()
-                    while not cancel.is_set():
-                        await asyncio.sleep(0.02)
-                return hold()
-            return None
-
-        screen._progress = progress
         screen.query_one("#eval-candidates", SelectionList).focus()
-        await pilot.press("r")
-        for _ in range(2400):
-            if reached.is_set():
-                break
-            await asyncio.sleep(0.05)
-        assert reached.is_set(), "the bake-off never reached generation"
-        assert str(screen.query_one("#eval-stage", Label).content) == "Generating zero-shot 0/2"
-        assert screen.query_one("#eval-bar").progress == pytest.approx(0.10)
+        await pilot.press("ctrl+r")
+        assert await asyncio.to_thread(reached.wait, 120), "the bake-off never reached generation"
+        await pilot.pause(0.3)
+        label = str(screen.query_one("#eval-progress #stage", Label).content)
+        assert label.startswith("Generating zero-shot 0/2 · 0:"), label  # counts, then the time it has taken
+        assert screen.query_one("#eval-progress #bar").progress == pytest.approx(0.10)
         assert screen.query_one("#eval-run", Button).disabled  # one bake-off at a time
         await pilot.press("escape")
         await _wait_idle(app, pilot, screen)
         assert any(n[0] == "Cancelled" and n[2] == "warning" and "re-run continues" in n[1] for n in _notices(app)), \
             _notices(app)
-        assert str(screen.query_one("#eval-stage", Label).content).startswith("Cancelled")
+        assert str(screen.query_one("#eval-progress #stage", Label).content).startswith("Cancelled")
         assert not screen.query_one("#eval-run", Button).disabled and screen.bakeoff is None
         assert not list(root.glob("evals/*/summary.json"))
         assert app.is_running
@@ -215,10 +213,10 @@ async def test_project_without_an_eval_set_gives_a_notice(tmp_path, embedder):
         await _wait_idle(app, pilot, screen)
         errors = [n for n in _notices(app) if n[2] == "error"]
         assert errors and "No evaluation set" in errors[0][1], _notices(app)
-        assert str(screen.query_one("#eval-stage", Label).content).startswith("Failed: No evaluation set")
+        assert str(screen.query_one("#eval-progress #stage", Label).content).startswith("Failed: No evaluation set")
         # A bad field is named, and nothing runs.
         screen.query_one("#eval-tokens", Input).value = "-"
-        await pilot.press("r")
+        await pilot.press("ctrl+r")
         await pilot.pause()
         assert any("max new tokens must be a whole number" in n[1] for n in _notices(app))
-        assert screen.cancel_event is None and app.is_running
+        assert not screen.job.running and app.is_running

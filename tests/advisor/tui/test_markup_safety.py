@@ -24,6 +24,7 @@ from textual.widgets._toast import Toast
 
 from advisor.project import create_project
 from advisor.tui.app import TunewiseApp
+from advisor.tui.jobs import Job
 from advisor.tui.screens.data import DataScreen
 from advisor.tui.screens.evaluate import EvaluateScreen
 from advisor.tui.screens.interview import InterviewScreen
@@ -33,7 +34,7 @@ from advisor.tui.widgets.finetune_panel import FinetunePanel
 from advisor.tui.widgets.plain import PlainTable, plain
 from advisor.tui.widgets.progress import ProgressPanel
 from advisor.tui.widgets.prompt_panel import PromptPanel
-from advisor.tui.widgets.rag_panel import RagPanel, StagedProgress
+from advisor.tui.widgets.rag_panel import RagPanel
 from curation.errors import CancelledError, DataError, UsageError
 
 BOLD = "[bold]x[/bold]"
@@ -313,7 +314,7 @@ async def test_every_failure_notice_shows_the_message_verbatim(at_run, monkeypat
         await notices(f"No such file: {MISSING}.jsonl.", f"Check {BOLD}.")
         app.report_error(ValueError(CLICK))
         await notices(f"ValueError: {CLICK}")
-        app.report_stop(CancelledError(f"Stopped; kept {MISSING}."), "Job")
+        app.post_message(Job.Cancelled("job", CancelledError(f"Stopped; kept {MISSING}.")))
         await notices(f"Stopped; kept {MISSING}.")
 
         # Interview: a typed value the library echoes back.
@@ -336,10 +337,10 @@ async def test_every_failure_notice_shows_the_message_verbatim(at_run, monkeypat
         data.query_one("#data-path", Input).value = f"{MISSING}.jsonl"
         await pilot.press("ctrl+r")
         await notices(f"{MISSING}.jsonl")
-        data._failed(DataError(f"{MISSING}.jsonl: line 3 is not JSON."))
+        data.post_message(Job.Failed("curate", DataError(f"{MISSING}.jsonl: line 3 is not JSON.")))
         await notices(f"{MISSING}.jsonl: line 3")
         assert _shown(data.query_one("#stage", Label)) == f"Failed: {MISSING}.jsonl: line 3 is not JSON."
-        data._failed(CancelledError(f"Cancelled {MISSING}."))
+        data.post_message(Job.Cancelled("curate", CancelledError(f"Cancelled {MISSING}.")))
         await notices(f"Cancelled {MISSING}.")
 
         # Recommendation: a library error while working it out.
@@ -361,12 +362,12 @@ async def test_every_failure_notice_shows_the_message_verbatim(at_run, monkeypat
         panel.query_one("#ft-runs").move_cursor(row=0)
         panel.action_activate()
         await notices(f"'{RUN_BOLD}'")
-        panel._failed(DataError(f"No data in {MISSING}."))
+        panel.post_message(Job.Failed("train", DataError(f"No data in {MISSING}.")))
         await notices(f"No data in {MISSING}.")
-        assert _shown(panel.query_one("#ft-stage", Label)) == f"Failed: No data in {MISSING}."
-        panel._failed(CancelledError(f"Stopped {MISSING}."))
+        assert _shown(panel.query_one(ProgressPanel).query_one("#stage", Label)) == f"Failed: No data in {MISSING}."
+        panel.post_message(Job.Cancelled("train", CancelledError(f"Stopped {MISSING}.")))
         await notices(f"Stopped {MISSING}.")
-        panel._logged({"kind": "warning", "message": f"Few examples in {MISSING}."})
+        panel.post_message(FinetunePanel.Logged({"kind": "warning", "message": f"Few examples in {MISSING}."}))
         await notices(f"Few examples in {MISSING}.")
 
         # RAG: a docs folder that is not there, build and query failures.
@@ -376,33 +377,33 @@ async def test_every_failure_notice_shows_the_message_verbatim(at_run, monkeypat
         rag.query_one("#rag-docs", Input).value = MISSING
         rag.action_start()
         await notices(f"No such folder: {MISSING}.")
-        rag._build_failed(DataError(f"Cannot read {MISSING}/a.pdf."))
+        rag.post_message(Job.Failed("rag-build", DataError(f"Cannot read {MISSING}/a.pdf.")))
         await notices(f"Cannot read {MISSING}/a.pdf.")
-        assert _shown(rag.query_one(StagedProgress).query_one("#stage", Label)) == f"Failed: Cannot read {MISSING}/a.pdf."
-        rag._build_failed(CancelledError(f"Cancelled {MISSING}."))
+        assert _shown(rag.query_one(ProgressPanel).query_one("#stage", Label)) == f"Failed: Cannot read {MISSING}/a.pdf."
+        rag.post_message(Job.Cancelled("rag-build", CancelledError(f"Cancelled {MISSING}.")))
         await notices(f"Cancelled {MISSING}.")
-        rag._query_failed(DataError(f"Index {MISSING} is damaged."))
+        rag.post_message(Job.Failed("rag-query", DataError(f"Index {MISSING} is damaged.")))
         await notices(f"Index {MISSING} is damaged.")
-        rag._query_failed(CancelledError(f"Cancelled {MISSING}."))
+        rag.post_message(Job.Cancelled("rag-query", CancelledError(f"Cancelled {MISSING}.")))
         await notices(f"Cancelled {MISSING}.")
 
         # Prompt: a build that fails or is cancelled.
         app.screen.query_one("#run-tabs", TabbedContent).active = "tab-prompt"
         await pilot.pause()
         prompt = app.screen.query_one(PromptPanel)
-        prompt._failed(DataError(f"No examples in {MISSING}."))
+        prompt.post_message(Job.Failed("prompt-build", DataError(f"No examples in {MISSING}.")))
         await notices(f"No examples in {MISSING}.")
-        prompt._failed(CancelledError(f"Cancelled {MISSING}."))
+        prompt.post_message(Job.Cancelled("prompt-build", CancelledError(f"Cancelled {MISSING}.")))
         await notices(f"Cancelled {MISSING}.")
 
         # Evaluate: a bake-off that fails or is cancelled.
         app.goto("evaluate")
         await pilot.pause()
         evaluate = app.screen
-        evaluate._failed(DataError(f"Eval set {MISSING} is empty."))
+        evaluate.post_message(Job.Failed("bakeoff", DataError(f"Eval set {MISSING} is empty.")))
         await notices(f"Eval set {MISSING} is empty.")
-        assert _shown(evaluate.query_one("#eval-stage", Label)) == f"Failed: Eval set {MISSING} is empty."
-        evaluate._failed(CancelledError(f"Cancelled {MISSING}."))
+        assert _shown(evaluate.query_one("#eval-progress #stage", Label)) == f"Failed: Eval set {MISSING} is empty."
+        evaluate.post_message(Job.Cancelled("bakeoff", CancelledError(f"Cancelled {MISSING}.")))
         await notices(f"Cancelled {MISSING}.")
         _assert_alive(app)
 

@@ -10,13 +10,11 @@ import pytest
 from advisor.tui.run_format import (
     FORM_FIELDS,
     PROMPT_STAGES,
-    Throttle,
     TrainingMonitor,
     answer_text,
     build_summary,
     eta_seconds,
     form_values,
-    format_duration,
     hit_row,
     manifest_summary,
     messages_text,
@@ -44,7 +42,6 @@ def test_eta_follows_the_pace_since_the_first_step_seen():
     assert eta_seconds(5, 100.0, 7, 10, 104.0) == pytest.approx(6.0)  # resumed at 5: 2 s a step, 3 to go
     assert eta_seconds(3, 100.0, 3, 10, 130.0) is None  # no step done yet
     assert eta_seconds(0, 100.0, 12, 10, 130.0) == 0.0
-    assert [format_duration(s) for s in (None, 0, 59.6, 125, 3725)] == ["—", "0:00", "1:00", "2:05", "1:02:05"]
 
 
 def test_form_round_trips_and_names_the_bad_field():
@@ -92,17 +89,12 @@ def test_monitor_from_metrics_keeps_rows_up_to_the_checkpoint(tmp_path):
     assert monitor.train_losses == [(1, 2.0), (2, 1.5)] and monitor.eval_losses == [(0, 3.0)]
 
 
-def test_throttle_lets_the_first_last_and_spaced_reports_through():
-    throttle = Throttle(0.5)
-    seen = [d for d, t in ((1, 0.0), (2, 0.1), (3, 0.2), (4, 0.7), (5, 0.8), (10, 0.9)) if throttle.ready("embed", d, 10, t)]
-    assert seen == [1, 4, 10]
-    assert throttle.ready("index", 0, 2, 0.95)  # a new stage always shows
-
-
 def test_stage_positions_fill_one_bar():
     assert stage_position(PROMPT_STAGES, "embed", 5, 10) == ("Embedding inputs 5/10", pytest.approx(0.4))
     assert stage_position(PROMPT_STAGES, "cluster", 1, 1) == ("Clustering", pytest.approx(1.0))
-    assert stage_position(PROMPT_STAGES, "other", 0, 0) == ("other", 1.0)
+    assert stage_position(PROMPT_STAGES, "other", 0, 0) == ("other", None)  # an unknown stage, no count: pulses
+    assert stage_position(PROMPT_STAGES, "load", 0, 1) == ("Loading the embedding model", None)
+    assert stage_position(PROMPT_STAGES, "other", 2, 4) == ("other 2/4", pytest.approx(0.5))
 
 
 def test_reply_turns_drop_the_last_answer():

@@ -15,7 +15,6 @@ from textual.widgets import (
     DataTable,
     Input,
     Label,
-    ProgressBar,
     Select,
     Sparkline,
     Static,
@@ -25,10 +24,12 @@ from textual.widgets import (
 
 from advisor.project import create_project
 from advisor.tui.app import TunewiseApp
+from advisor.tui.jobs import JobRunner
 from advisor.tui.screens.run import RunScreen
 from advisor.tui.widgets.finetune_panel import FinetunePanel
+from advisor.tui.widgets.progress import ProgressPanel
 from advisor.tui.widgets.prompt_panel import PromptPanel
-from advisor.tui.widgets.rag_panel import RagPanel, StagedProgress
+from advisor.tui.widgets.rag_panel import RagPanel
 from training import runs
 from training.prompting import load_prompt
 
@@ -93,8 +94,16 @@ async def _click(pilot, selector: str) -> None:
 
 
 async def _settle(app, pilot) -> None:
+    """Wait for the jobs' threads, then for their last messages to be handled."""
     await app.workers.wait_for_complete()
-    await pilot.pause()
+    for _ in range(200):
+        await pilot.pause()
+        runners = [r for panel in app.screen.query("FinetunePanel, RagPanel, PromptPanel") for r in vars(panel).values()
+                   if isinstance(r, JobRunner)]
+        if not any(r.running for r in runners):
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("a job did not finish")
 
 
 @pytest.mark.parametrize(("path", "tab"), [("fine-tune", "tab-finetune"), ("rag", "tab-rag"), ("prompt", "tab-prompt"),
@@ -126,7 +135,7 @@ async def test_invalid_settings_are_notices_and_nothing_starts(project):
         panel.query_one("#ft-name", Input).value = "../escape"
         await _click(pilot, "#ft-start")
         assert any("is not allowed" in m for m in _messages(app)), _messages(app)
-        assert panel.state == "idle" and panel.cancel_event is None and not runs.runs_root(project.root).exists()
+        assert panel.state == "idle" and not panel.job.running and not runs.runs_root(project.root).exists()
         assert panel.query_one("#ft-resume", Button).disabled  # no run of that name to resume
         (runs.runs_root(project.root) / "taken").mkdir(parents=True)
         panel.query_one("#ft-name", Input).value = "taken"
@@ -137,7 +146,9 @@ async def test_invalid_settings_are_notices_and_nothing_starts(project):
 
 
 @pytest.mark.slow
-async def test_finetune_runs_stops_with_a_checkpoint_and_resumes(project, embedder):
+async def test_finetune_runs_stops_with_a_checkpoint_and_resumes(project, embedder, monkeypatch):
+    from training import finetune as training_finetune
+
     app = TunewiseApp(project.root, embedder=embedder)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         screen = await _open(app, pilot, "fine-tune")
@@ -146,33 +157,35 @@ async def test_finetune_runs_stops_with_a_checkpoint_and_resumes(project, embedd
         for key, value in form.items():
             panel.query_one(f"#ft-{key}", Input).value = value
         panel.compare_examples, panel.max_new_tokens = 1, 6
-        shown = panel._logged
+        real, stopped = training_finetune.finetune, []
 
-        def stop_after_the_first_step(row: dict) -> None:  # runs on the UI thread while the worker waits for it
-            shown(row)
-            if row.get("kind") == "train" and row["step"] == 1:
-                screen.action_stop()  # what escape does
+        def stop_after_the_first_step(*args, on_log, **kwargs):
+            def log(row: dict) -> None:  # in the job's thread: press Stop (escape) once step 1 is logged, and wait
+                on_log(row)
+                if row.get("kind") == "train" and row["step"] == 1 and not stopped:
+                    stopped.append(row)
+                    app.call_from_thread(screen.action_stop)
 
-        panel._logged = stop_after_the_first_step
+            return real(*args, on_log=log, **kwargs)
+
+        monkeypatch.setattr(training_finetune, "finetune", stop_after_the_first_step)
         await pilot.press("ctrl+r")
         assert panel.state == "running" and panel.query_one("#ft-start", Button).disabled
         await _settle(app, pilot)
         run_dir = runs.runs_root(project.root) / "tiny"
         assert panel.state == "interrupted", _messages(app)
-        assert "Interrupted at step 1/2" in str(panel.query_one("#ft-stage", Label).render())
+        assert "Interrupted at step 1/2" in str(panel.query_one(ProgressPanel).query_one("#stage", Label).render())
         assert runs.latest_checkpoint(run_dir).name == "checkpoint-1" and not runs.has_adapter(run_dir)
         assert not panel.query_one("#ft-resume", Button).disabled
         base = panel.comparison[0]["base"]
         assert panel.comparison[0]["expected"] == "Bike 8 is grey." and base and panel.comparison[0]["tuned"] is None
         assert base in str(panel.query_one("#ft-compare", Static).render())
 
-        del panel._logged
         await _click(pilot, "#ft-resume")
         await _settle(app, pilot)
         assert panel.state == "done", _messages(app)
         assert runs.has_adapter(run_dir) and runs.read_run(run_dir)["status"] == "completed"
-        bar = panel.query_one("#ft-bar", ProgressBar)
-        assert bar.total == 2 and bar.progress == 2
+        assert panel.query_one(ProgressPanel).fraction == 1.0
         status = str(panel.query_one("#ft-status", Static).render())
         assert status.startswith("Step 2/2") and "loss —" not in status and "eval —" not in status
         assert [s for s, _ in panel.monitor.train_losses] == [1, 2]  # step 1 kept from before the stop
@@ -214,7 +227,7 @@ async def test_rag_builds_searches_and_answers(project, embedder, tmp_path):
         assert panel.query_one("#rag-docs", Input).value == "docs"  # the project's docs folder, as typed from here
         await pilot.press("ctrl+r")
         await _settle(app, pilot)
-        assert panel.query_one(StagedProgress).state == "done", _messages(app)
+        assert panel.query_one(ProgressPanel).state == "done", _messages(app)
         assert panel.report_data["documents"] == 3 and panel.report_data["chunks"] >= 3
         summary = str(panel.query_one("#rag-summary", Static).render())
         assert f"into {panel.report_data['chunks']} chunk(s)" in summary and "embedded" in summary
@@ -244,7 +257,7 @@ async def test_rag_builds_searches_and_answers(project, embedder, tmp_path):
         panel.query_one("#rag-docs", Input).value = str(tmp_path / "no-such-folder")
         await _click(pilot, "#rag-build")
         assert any("No such folder" in m for m in _messages(app))
-        assert panel.build_cancel is None and isinstance(app.screen, RunScreen)
+        assert not panel.build_job.running and isinstance(app.screen, RunScreen)
         assert (project.root / "index" / "manifest.json").read_bytes() == before
         assert not any("Unexpected" in m for m in _messages(app))
 
@@ -256,7 +269,7 @@ async def test_leaving_the_screen_cancels_a_running_build(project, embedder):
         screen = await _open(app, pilot, "rag")
         panel = screen.query_one(RagPanel)
         await pilot.press("ctrl+r")
-        event = panel.build_cancel
+        event = panel.build_job.cancel_event
         try:
             assert await asyncio.to_thread(gated.waiting.wait, 30)  # the worker is embedding
             await pilot.press("ctrl+b")  # back to the recommendation
@@ -280,7 +293,7 @@ async def test_prompt_builds_edits_saves_and_tries(project, embedder):
         panel = screen.query_one(PromptPanel)
         await pilot.press("ctrl+r")
         await _settle(app, pilot)
-        assert panel.query_one(StagedProgress).state == "done", _messages(app)
+        assert panel.query_one(ProgressPanel).state == "done", _messages(app)
         editor = panel.query_one("#pr-messages", TextArea)
         messages = json.loads(editor.text)
         saved = project.root / "prompt" / "messages.json"
@@ -302,7 +315,7 @@ async def test_prompt_builds_edits_saves_and_tries(project, embedder):
         editor.text = json.dumps(messages)
         await pilot.press("ctrl+r")  # Build with unsaved edits: warned, nothing replaced
         await pilot.pause()
-        assert any("unsaved edits" in m for m in _messages(app)) and panel.cancel_event is None
+        assert any("unsaved edits" in m for m in _messages(app)) and not panel.busy
         assert json.loads(editor.text)[0]["content"] == "Answer with the colour only."
         await _click(pilot, "#pr-save")
         assert load_prompt(saved)[0]["content"] == "Answer with the colour only."
@@ -333,13 +346,14 @@ async def test_prompt_panel_reopens_the_saved_prompt_and_refuses_to_try_without_
         assert _row(panel.query_one("#pr-examples", DataTable), 0) == ["0", "8", "bike, colour", "—", "ex1"]
         assert "1 example(s) from 1 cluster(s)" in str(panel.query_one("#pr-summary", Static).render())
         await _click(pilot, "#pr-try")
-        assert any("No eval example chosen" in m for m in _messages(app)) and panel.cancel_event is None
+        assert any("No eval example chosen" in m for m in _messages(app)) and not panel.busy
 
 
 OPEN_RUN_SCREEN = """
 import asyncio, sys
 from types import SimpleNamespace
 from advisor.tui.app import TunewiseApp
+from advisor.tui.jobs import JobRunner
 
 async def main():
     app = TunewiseApp(sys.argv[1])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from advisor.tui.app import TunewiseApp
+from advisor.tui.models import SharedModels
 
 
 def test_generators_are_loaded_once_and_one_adapter_at_a_time(monkeypatch):
@@ -15,12 +15,12 @@ def test_generators_are_loaded_once_and_one_adapter_at_a_time(monkeypatch):
         return object()
 
     monkeypatch.setattr("training.generate.load_generator", fake_load)
-    app = TunewiseApp()
-    base = app.get_generator()
-    assert app.get_generator() is base and loads == [None]  # the base model is shared, not reloaded
-    first = app.get_generator(Path("runs/a"))
-    assert app.get_generator(Path("runs/a")) is first
-    app.get_generator(Path("runs/b"))  # another adapter replaces the first, the base stays
-    assert app.get_generator() is base
-    assert app.get_generator(Path("runs/a")) is not first
+    models = SharedModels()
+    base = models.generator()
+    assert models.generator() is base and loads == [None]  # the base model is shared, not reloaded
+    first = models.generator(Path("runs/a"))
+    assert models.generator(Path("runs/a")) is first
+    models.generator(Path("runs/b"))  # another adapter replaces the first, the base stays
+    assert models.generator() is base
+    assert models.generator(Path("runs/a")) is not first
     assert loads == [None, Path("runs/a"), Path("runs/b"), Path("runs/a")]
