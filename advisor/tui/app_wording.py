@@ -8,7 +8,7 @@ import re
 # (pattern found in a library hint, what the app says instead); the first match wins.
 HINTS: list[tuple[re.Pattern[str], str]] = [(re.compile(p), text) for p, text in (
     (r"--skip-invalid", "Fix the lines, or curate without them: ctrl+g, or the button in the Errors tab "
-                        "(they go to curated/rejected.jsonl)."),
+                        "(they are listed in the curation's rejected file)."),
     (r"--data EVAL|tunewise curate|Curate first", "Curate the data on the Data step (ctrl+r there)."),
     (r"tunewise prompt build", "Build it in the Prompt tab of the Run step (ctrl+r there)."),
     (r"tunewise rag build", "Build it in the RAG tab of the Run step (ctrl+r there)."),

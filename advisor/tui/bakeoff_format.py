@@ -23,7 +23,7 @@ Token = tuple[str, Tag]
 
 _WORD = re.compile(r"\S+")
 _PUNCT = str.maketrans("", "", string.punctuation + "“”‘’«»—–…")
-STAGE_VERBS = {"embed": "Embedding examples", "cluster": "Picking few-shot examples", "search": "Retrieving passages",
+STAGE_VERBS = {"load embedder": "Loading the embedding model", "embed": "Embedding examples", "cluster": "Picking few-shot examples", "search": "Retrieving passages",
                "score": "Scoring"}
 # Share of the bar: preparing (prompt, retrieval) 0–10 %, generating 10–95 % split over candidates, scoring the rest.
 PREPARE, GENERATE, SCORE = (0.0, 0.10), (0.10, 0.95), (0.95, 1.0)

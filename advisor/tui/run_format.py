@@ -4,13 +4,12 @@ index build summaries, saved prompt edits. Nothing here imports textual; the wid
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from curation.durations import format_duration
-from curation.errors import DataError, UsageError
+from curation.errors import UsageError
 from training.lora_config import LoraSettings
 
 # The LoRA settings the fine-tune form shows, with their labels (the rest keep LoraSettings' defaults).
@@ -19,15 +18,15 @@ FORM_FIELDS: dict[str, str] = {
     "batch_size": "Batch size", "eval_steps": "Eval every", "early_stopping_patience": "Patience",
 }
 PATH_TABS = {"prompt": "tab-prompt", "rag": "tab-rag", "fine-tune": "tab-finetune", "rag+fine-tune": "tab-rag"}
+LOAD_EMBEDDER = "load embedder"  # curation.embed.LOAD_STAGE: the embedding model loads (no count) before embedding
 # Stages of the RAG build and the prompt build: label, and the share of one bar each fills.
-# "load" (the embedding model loading, no count) comes before embedding.
-RAG_STAGES = {"read": ("Reading documents", 0.0, 0.1), "load": ("Loading the embedding model", 0.1, 0.1),
+RAG_STAGES = {"read": ("Reading documents", 0.0, 0.1), LOAD_EMBEDDER: ("Loading the embedding model", 0.1, 0.1),
               "embed": ("Embedding chunks", 0.1, 0.9), "index": ("Indexing", 0.9, 1.0)}
-PROMPT_STAGES = {"load": ("Loading the embedding model", 0.0, 0.0), "embed": ("Embedding inputs", 0.0, 0.8),
+PROMPT_STAGES = {LOAD_EMBEDDER: ("Loading the embedding model", 0.0, 0.0), "embed": ("Embedding inputs", 0.0, 0.8),
                  "cluster": ("Clustering", 0.8, 1.0), "generate": ("Generating", 0.0, 1.0), "search": ("Searching", 0.0, 0.1),
                  "load model": ("Loading the local model", 0.0, 0.0)}
-TRAIN_STAGES = {"tokenize": "Tokenising", "train": "Training", "generate": "Generating", "load model": "Loading the model",
-                "generate base": "Base model replies", "generate tuned": "Tuned model replies"}
+# Stages of advisor.project.finetune.finetune_run: the base model's replies, training's own, the tuned model's replies.
+TRAIN_STAGES = {"tokenize": "Tokenising", "train": "Training", "base": "Base model replies", "tuned": "Tuned model replies"}
 
 
 def tab_for_path(path: str | None) -> str:
@@ -181,12 +180,6 @@ def stage_position(stages: dict[str, tuple[str, float, float]], stage: str, done
     return f"{label}{counts}", start + (end - start) * fraction
 
 
-def reply_turns(messages: list[dict]) -> list[dict]:
-    """The conversation a model must answer: every turn before the last assistant turn."""
-    last = max((i for i, m in enumerate(messages) if m.get("role") == "assistant"), default=len(messages))
-    return [dict(m) for m in messages[:last]]
-
-
 def run_row(run) -> tuple[str, str, str, str, str]:
     """A training.runs.RunInfo as a table row: active mark, name, status, eval loss, created."""
     return ("●" if run.active else "", run.name, run.status, format_loss(run.eval_loss), (run.created or "")[:19].replace("T", " "))
@@ -263,22 +256,6 @@ def parse_k(text: str) -> int:
 
 
 # --- prompting ------------------------------------------------------------------------------------------
-
-
-def messages_text(messages: list[dict]) -> str:
-    """Prompt messages as the JSON text save_prompt writes (and the editor shows)."""
-    return json.dumps(messages, indent=2, ensure_ascii=False) + "\n"
-
-
-def parse_messages(text: str) -> list[dict[str, str]]:
-    """Edited prompt messages, checked by training.prompting's own rules (DataError when invalid)."""
-    from training.prompting import check_messages
-
-    messages = check_messages(text, "The edited prompt", "Fix the JSON: a list of {\"role\": system|user|assistant, "
-                                                          "\"content\": text}; nothing was saved.")
-    if not messages:
-        raise DataError("The edited prompt holds no messages.", "Keep at least the system message; nothing was saved.")
-    return messages
 
 
 def prompt_example_row(example: dict, tokens: int | None) -> tuple[str, str, str, str, str]:

@@ -19,6 +19,7 @@ from advisor.tui.widgets.example import status_label
 from advisor.tui.widgets.overview import Overview
 from advisor.tui.widgets.progress import ProgressPanel
 from advisor.tui.widgets.tables import ClusterTable, ConflictTable, FlagTable, ProblemTable, flag_why
+from curation import split_files
 from curation.errors import TunewiseError
 
 TABS = {"tab-overview": "Overview", "tab-duplicates": "Duplicates", "tab-clusters": "Clusters",
@@ -114,7 +115,8 @@ class DataScreen(StepScreen["CurationView | None"]):
         if self.problems:
             note = f"{len(self.problems)} problem(s): nothing was curated. Fix the lines, or curate without them."
         elif problems:
-            note = f"{len(problems)} problem(s); the invalid records were left out (curated/rejected.jsonl)."
+            rejected = shown_path(self.project.layout.curated / split_files.REJECTED)
+            note = f"{len(problems)} problem(s); the invalid records were left out ({rejected})."
         else:
             note = "No validation problems." if view else ""
         self.query_one("#errors-note", Static).update(note)
@@ -307,6 +309,6 @@ class DataScreen(StepScreen["CurationView | None"]):
     def palette_commands(self):
         yield PaletteCommand("Curate data", "Run curation on the data file(s)", self.action_curate)
         yield PaletteCommand("Cancel curation", "Stop the running curation", self.action_cancel)
-        yield PaletteCommand("Export data", "Write export/ with your keep/remove marks applied", self.action_export)
+        yield PaletteCommand("Export data", "Write the export folder with your keep/remove marks applied", self.action_export)
         for n, (pane, title) in enumerate(TABS.items(), 1):
             yield PaletteCommand(f"Show {title.lower()}", f"Open the {title.lower()} tab (alt+{n})", lambda pane=pane: self.action_show_tab(pane))

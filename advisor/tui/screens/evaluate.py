@@ -22,28 +22,31 @@ from textual.widgets import (
     TabPane,
 )
 
-from advisor.project import shown_path
+from advisor.project import available_candidates, bakeoff_rows, run_project_bakeoff, shown_path
 from advisor.tui.bakeoff_format import eval_config, overall_fraction, split_bold, stage_label
 from advisor.tui.jobs import Job, JobRunner
 from advisor.tui.run_format import uncounted
 from advisor.tui.screens.base import PaletteCommand, StepScreen, tab_bindings
 from advisor.tui.widgets.bakeoff_diff import ExampleDiff
 from advisor.tui.widgets.bakeoff_tables import ExampleTable, SummaryTable
+from advisor.tui.widgets.endpoints_panel import EndpointsPanel
 from advisor.tui.widgets.progress import ProgressPanel
+from curation import split_files
 from curation.errors import TunewiseError
 
 if TYPE_CHECKING:
     from training.evaluation.results import Bakeoff
 
 NOTHING_YET = "No bake-off yet. Tick the candidates to compare and press ctrl+r (Run): each answers the held-out eval set."
-NO_EVAL_SET = "No evaluation set yet: curate your data first (the Data step holds out ~10% as eval.jsonl)."
+NO_EVAL_SET = f"No evaluation set yet: curate your data first (the Data step holds out ~10% as {split_files.EVAL})."
 
 
-TABS = {"tab-summary": "Summary", "tab-examples": "Examples"}
+TABS = {"tab-summary": "Summary", "tab-examples": "Examples", "tab-endpoints": "Endpoints"}
 
 
 class EvaluateScreen(StepScreen[None]):
-    """The bake-off of the project's candidates (zero-shot, few-shot, rag, each LoRA run) on its eval set."""
+    """The bake-off of the project's candidates (zero-shot, few-shot, rag, each LoRA run, prompt@NAME and rag@NAME
+    for each endpoint) on its eval set, and the project's endpoints."""
 
     STEP = "evaluate"
     BINDINGS = [
@@ -138,22 +141,17 @@ class EvaluateScreen(StepScreen[None]):
                 with TabPane(TABS["tab-examples"], id="tab-examples"):
                     yield ExampleTable(id="eval-examples")
                     yield ExampleDiff(id="eval-diff")
+                with TabPane(TABS["tab-endpoints"], id="tab-endpoints"):
+                    yield EndpointsPanel(self.project, id="eval-endpoints")
 
     def on_mount(self) -> None:
         """List the candidates the project can run and show its latest bake-off; no model is loaded here."""
-        from training.evaluation.candidates import available
-
-        try:
-            found = available(self.project.root, self.project.root / "index")
-        except TunewiseError as exc:
-            self.report(exc)
-            found = []
-        self.query_one("#eval-candidates", SelectionList).add_options([(Text(c.name), c.name, True) for c in found])
+        self.list_candidates()
         bakeoff, rows = None, []
         try:
             bakeoff = self.project.load_bakeoff()
             if bakeoff is not None:
-                rows = self._rows(bakeoff)
+                rows = bakeoff_rows(bakeoff)
         except TunewiseError as exc:
             self.report(exc)
         self.show(bakeoff, rows)
@@ -161,32 +159,43 @@ class EvaluateScreen(StepScreen[None]):
             self.query_one(ProgressPanel).finish(f"Last bake-off: {bakeoff.created} ({bakeoff.examples} examples).")
         self.query_one("#eval-candidates", SelectionList).focus()
 
-    @staticmethod
-    def _rows(bakeoff: Bakeoff) -> list[dict[str, Any]]:
-        from training.evaluation.harness import load_rows
+    def list_candidates(self) -> None:
+        """List the candidates the project can run now (prompt@NAME / rag@NAME for each endpoint); those listed
+        before keep their tick, new ones are ticked."""
+        chooser = self.query_one("#eval-candidates", SelectionList)
+        before = {str(chooser.get_option_at_index(n).value) for n in range(chooser.option_count)}
+        ticked = set(chooser.selected)
+        try:
+            found = available_candidates(self.project)
+        except TunewiseError as exc:
+            self.report(exc)
+            found = []
+        chooser.clear_options()
+        chooser.add_options([(Text(c.name), c.name, c.name in ticked or c.name not in before) for c in found])
 
-        folder = Path(bakeoff.folder)
-        return load_rows(folder) if (folder / "outputs.jsonl").is_file() else []
+    @on(EndpointsPanel.Changed)
+    def _endpoints_changed(self) -> None:
+        self.list_candidates()
 
     # --- rendering ----------------------------------------------------------------------------------
 
     def show(self, bakeoff: Bakeoff | None, rows: list[dict[str, Any]]) -> None:
         """Render a bake-off (or how to run one) into the summary and examples tabs."""
-        from training.evaluation.harness import split_folder
+        from training.evaluation.results import MARKDOWN_FILE, OUTPUTS_FILE
 
         self.bakeoff, self.rows = bakeoff, {str(r["id"]): r for r in rows}
         self.query_one(SummaryTable).show(bakeoff)
         verdict, reasons = self.query_one("#eval-verdict", Static), self.query_one("#eval-reasons", Static)
         diff, examples = self.query_one(ExampleDiff), self.query_one(ExampleTable)
         if bakeoff is None:
-            verdict.update(NOTHING_YET if split_folder(self.project.root) is not None else NO_EVAL_SET)
+            verdict.update(NOTHING_YET if self.project.layout.current_split() is not None else NO_EVAL_SET)
             reasons.update("")
             examples.show([], [], "")
             diff.set_candidates([], None)
             return
         verdict.update(self.verdict_text(bakeoff))
         reasons.update(Text("\n".join(f"• {r[0].upper()}{r[1:]}." for r in bakeoff.metric_reasons)
-                            + f"\nSaved in {shown_path(Path(bakeoff.folder))}/ (summary.md, outputs.jsonl)."))
+                            + f"\nSaved in {shown_path(Path(bakeoff.folder))}/ ({MARKDOWN_FILE}, {OUTPUTS_FILE})."))
         ranked = [c.name for c in bakeoff.ranked()]
         examples.show(rows, ranked, bakeoff.primary)
         diff.set_candidates(ranked, bakeoff.winner.name, bakeoff.primary)
@@ -235,28 +244,28 @@ class EvaluateScreen(StepScreen[None]):
             self.report(exc)
             return
         self.running = names
-        root, models = self.project.root, self.models
-        self.job.start(lambda progress, cancel: self._bakeoff(root, config, models, progress, cancel))
+        project, models = self.project, self.models
+        self.job.start(lambda progress, cancel: self._bakeoff(project, config, models, progress, cancel))
         self.query_one("#eval-run", Button).disabled = True
         self.query_one("#eval-cancel", Button).disabled = False
         self.query_one(ProgressPanel).start("Starting (loading the eval set)…")
         self.refresh_bindings()
 
-    @classmethod
-    def _bakeoff(cls, root: Path, config, models, progress, cancel) -> tuple[Bakeoff, list[dict[str, Any]]]:
-        """The job: run the bake-off (in a worker thread) and read its per-example rows back."""
-        from training.evaluation.harness import run_bakeoff
-
-        bakeoff = run_bakeoff(root, config, progress=progress, cancel=cancel, embedder=models.embedder())
-        return bakeoff, cls._rows(bakeoff)
+    @staticmethod
+    def _bakeoff(project, config, models, progress, cancel) -> tuple[Bakeoff, list[dict[str, Any]]]:
+        """The job: run the project's bake-off (in a worker thread) and read its per-example rows back."""
+        bakeoff = run_project_bakeoff(project, config, progress=progress, cancel=cancel, embedder=models.embedder())
+        return bakeoff, bakeoff_rows(bakeoff)
 
     @on(Job.Progress)
     def _progressed(self, message: Job.Progress) -> None:
-        if not self.job.cancelling:
+        if message.job == self.job.name and not self.job.cancelling:
             self.query_one(ProgressPanel).report(message.stage, message.done, message.total)
 
     @on(Job.Finished)
     def _finished(self, message: Job.Finished) -> None:
+        if message.job != self.job.name:  # the endpoints panel's connection test
+            return
         bakeoff, rows = message.result
         self._idle()
         self.show(bakeoff, rows)
@@ -269,11 +278,15 @@ class EvaluateScreen(StepScreen[None]):
     @on(Job.Failed)
     def _failed(self, message: Job.Failed) -> None:
         """Shown on the progress line; the App shows the notice."""
+        if message.job != self.job.name:
+            return
         self._idle()
         self.query_one(ProgressPanel).stop(f"Failed: {getattr(message.error, 'message', message.error)}")
 
     @on(Job.Cancelled)
     def _cancelled(self, message: Job.Cancelled) -> None:
+        if message.job != self.job.name:
+            return
         self._idle()
         self.query_one(ProgressPanel).stop("Cancelled: outputs generated so far are cached; Run resumes from them.",
                                            "cancelled")
@@ -326,7 +339,7 @@ class EvaluateScreen(StepScreen[None]):
     def palette_commands(self):
         yield PaletteCommand("Run the bake-off", "Compare the ticked candidates on the eval set", self.action_run)
         yield PaletteCommand("Cancel the bake-off", "Stop the running bake-off (outputs so far stay cached)", self.action_cancel)
-        yield PaletteCommand("Open the bake-off report", "Show where summary.md of the latest bake-off is", self.action_report)
+        yield PaletteCommand("Open the bake-off report", "Show where the latest bake-off's Markdown report is", self.action_report)
         for n, (pane, title) in enumerate(TABS.items(), 1):
             yield PaletteCommand(f"Show bake-off {title.lower()}", f"Open the {title.lower()} tab (alt+{n})",
                                  lambda pane=pane: self.action_show_tab(pane))

@@ -1,4 +1,5 @@
-"""Step 4: the recommendation (verdict, reasons, warnings, costs) and the report export."""
+"""Step 4: the recommendation, PM-first as the report (verdict, reasons, answers to check, money and time; technical
+detail collapsed), and the report export."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 
-from advisor.project import shown_path
+from advisor.project import advise, shown_path
 from advisor.tui.screens.base import PaletteCommand, StepScreen
-from advisor.tui.widgets.verdict import RecommendationView
+from advisor.tui.widgets.verdict import RecommendationDetail, RecommendationView
 from curation.errors import TunewiseError
 
 if TYPE_CHECKING:
@@ -38,21 +39,20 @@ class RecommendationScreen(StepScreen["Recommendation"]):
     def body(self) -> ComposeResult:
         with VerticalScroll(id="recommendation"):
             yield RecommendationView("Working out the recommendation…", id="verdict")
+            yield RecommendationDetail(id="verdict-detail")
 
     def on_mount(self) -> None:
-        from advisor.evidence import evidence_from_curation_dir
-        from advisor.recommend import recommend
-
         try:
-            self.answers = self.project.load_answers()
-            self.evidence = evidence_from_curation_dir(self.project.curated_dir) if self.project.is_curated else None
-            self.bakeoff = self.project.load_bakeoff()
-            self.recommendation = recommend(self.answers, self.evidence, bakeoff=self.bakeoff)
+            advice = advise(self.project)  # the answers, the last curation and the latest bake-off: as `tunewise advise`
         except TunewiseError as exc:
             self.query_one(RecommendationView).update(Text(f"No recommendation: {exc.message}"))
+            self.query_one(RecommendationDetail).display = False
             self.report(exc)
             return
+        self.answers, self.evidence, self.bakeoff = advice.answers, advice.evidence, advice.bakeoff
+        self.recommendation = advice.recommendation
         self.query_one(RecommendationView).show(self.recommendation)
+        self.query_one(RecommendationDetail).show(self.recommendation)
         self.query_one("#recommendation").focus()
 
     def action_export(self) -> None:
@@ -72,7 +72,7 @@ class RecommendationScreen(StepScreen["Recommendation"]):
         except (TunewiseError, OSError) as exc:
             self.report(exc)
             return
-        self.notify(f"Saved {shown_path(self.project.report_md)} and report.json{exported}.", title="Exported", markup=False)
+        self.notify(f"Saved {shown_path(self.project.report_md)} and {self.project.report_json.name}{exported}.", title="Exported", markup=False)
 
     def action_back(self) -> None:
         self.go("data")

@@ -10,7 +10,7 @@ from textual.containers import VerticalScroll
 from textual.css.query import NoMatches
 from textual.widgets import Static, TabbedContent, TabPane
 
-from advisor.project import RunPlan, run_plan
+from advisor.project import RunPlan, advise, run_plan
 from advisor.tui.run_format import tab_for_path
 from advisor.tui.screens.base import PaletteCommand, StepScreen, tab_bindings
 from advisor.tui.widgets.finetune_panel import FinetunePanel
@@ -88,11 +88,8 @@ class RunScreen(StepScreen[None]):
         self.query_one("#run-notes", Static).update(Text("\n".join(notes)))
 
     def _recommended_path(self) -> str:
-        from advisor.evidence import evidence_from_curation_dir
-        from advisor.recommend import recommend
-
-        evidence = evidence_from_curation_dir(self.project.curated_dir) if self.project.is_curated else None
-        return recommend(self.project.load_answers(), evidence, bakeoff=self.project.load_bakeoff()).path
+        """The path `tunewise advise` gives: the project's answers, curation and latest bake-off."""
+        return advise(self.project).path
 
     def active_panel(self):
         """The panel of the open tab (None on the plan)."""

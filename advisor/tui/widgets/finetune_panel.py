@@ -3,9 +3,7 @@ resume), the base and tuned model's replies to a few eval examples, and the proj
 
 from __future__ import annotations
 
-import json
-from dataclasses import replace
-from typing import Any
+from pathlib import Path
 
 from rich.text import Text
 from textual import on
@@ -14,7 +12,16 @@ from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widgets import Button, DataTable, Input, Label, Sparkline, Static
 
-from advisor.project import curated_examples, shown_path
+from advisor.project import (
+    RESUME_OVERRIDES,
+    FinetuneOutcome,
+    check_new_run,
+    finetune_run,
+    project_training_data,
+    saved_settings,
+    shown_path,
+)
+from advisor.project.finetune import runs_folder
 from advisor.tui.jobs import Job, JobRunner
 from advisor.tui.messages import ErrorRaised
 from advisor.tui.run_format import (
@@ -22,7 +29,6 @@ from advisor.tui.run_format import (
     TRAIN_STAGES,
     TrainingMonitor,
     form_values,
-    reply_turns,
     resumable,
     run_row,
     settings_from_form,
@@ -30,7 +36,7 @@ from advisor.tui.run_format import (
 )
 from advisor.tui.widgets.plain import PlainTable
 from advisor.tui.widgets.progress import ProgressPanel
-from curation.errors import CancelledError, TunewiseError, UsageError
+from curation.errors import TunewiseError, UsageError
 from training.lora_config import LoraSettings
 
 
@@ -99,7 +105,7 @@ class FinetunePanel(VerticalScroll):
         for name, value in form_values().items():
             self.query_one(f"#ft-{name}", Input).value = value
         self.query_one("#ft-name", Input).value = new_run_name()
-        folder = curated_examples(self.project)
+        folder = self.project.layout.current_split()
         self.query_one("#ft-data", Static).update(
             f"Trains SmolLM2-135M-Instruct with LoRA on {shown_path(folder)}/ (train split; eval split held out)."
             if folder else "No curated data yet: curate (and export) it on the data screen first."
@@ -144,16 +150,34 @@ class FinetunePanel(VerticalScroll):
         self.refresh_runs()
         self.notify(f"{name} is now the active adapter.", title="Fine-tune", markup=False)
 
-    @on(Input.Changed, "#ft-name")
-    def _update_resume(self) -> None:
-        """Resume is offered for a named run that stopped before finishing."""
-        from training.runs import read_run, runs_root, validate_run_name
+    def _named_run(self) -> Path | None:
+        """The folder of the run named in the form, when it is a run that stopped before finishing."""
+        from training.runs import read_run, validate_run_name
 
         try:
-            record = read_run(runs_root(self.project.root) / validate_run_name(self.query_one("#ft-name", Input).value.strip()))
-        except UsageError:  # not a run name (yet)
-            record = {}
-        self.query_one("#ft-resume", Button).disabled = self.job.running or not resumable(record)
+            run_dir = runs_folder(self.project) / validate_run_name(self.query_one("#ft-name", Input).value.strip())
+            return run_dir if resumable(read_run(run_dir)) else None
+        except TunewiseError:  # not a run name (yet), or a damaged run record: nothing to resume
+            return None
+
+    @on(Input.Changed, "#ft-name")
+    def _name_changed(self) -> None:
+        """Naming a run that can be resumed fills the form with its saved settings (what Resume trains with)."""
+        run_dir = None if self.job.running else self._named_run()
+        if run_dir is not None:
+            try:
+                saved = saved_settings(run_dir)
+            except TunewiseError as exc:
+                self.post_message(ErrorRaised(exc))
+                saved = None
+            if saved is not None:
+                for name, value in form_values(saved).items():
+                    self.query_one(f"#ft-{name}", Input).value = value
+        self._update_resume()
+
+    def _update_resume(self) -> None:
+        """Resume is offered for a named run that stopped before finishing."""
+        self.query_one("#ft-resume", Button).disabled = self.job.running or self._named_run() is None
 
     # --- training -----------------------------------------------------------------------------------
 
@@ -168,7 +192,7 @@ class FinetunePanel(VerticalScroll):
         self._begin(resume=True)
 
     def _begin(self, resume: bool) -> None:
-        from training.runs import runs_root, validate_run_name
+        from training.runs import validate_run_name
 
         if self.job.running:
             self.notify("Training is already running (escape stops it).", severity="warning", markup=False)
@@ -176,16 +200,17 @@ class FinetunePanel(VerticalScroll):
         try:
             name = validate_run_name(self.query_one("#ft-name", Input).value.strip())
             settings = settings_from_form({k: self.query_one(f"#ft-{k}", Input).value for k in FORM_FIELDS})
-            if curated_examples(self.project) is None:
+            if self.project.layout.current_split() is None:
                 raise UsageError("No curated data to train on.", "Curate the data on the data screen first (and export it to apply your marks).")
-            if not resume and (runs_root(self.project.root) / name).exists():  # before a worker spends time on the base model
-                raise UsageError(f"Run {name} already exists in {shown_path(runs_root(self.project.root))}.",
-                                 "Type another run name, or Resume it (ctrl+t) if it was interrupted.")
+            if not resume:
+                check_new_run(self.project, name)  # before a worker spends time on the base model
         except TunewiseError as exc:
             self.post_message(ErrorRaised(exc))
             return
-        self.monitor = TrainingMonitor.from_metrics(runs_root(self.project.root) / name) if resume else TrainingMonitor()
-        self.job.start(lambda progress, cancel: self._train(name, settings, resume, progress, cancel))
+        run_dir = runs_folder(self.project) / name
+        self.monitor = TrainingMonitor.from_metrics(run_dir) if resume else TrainingMonitor()
+        known = list(self.comparison)
+        self.job.start(lambda progress, cancel: self._train(run_dir, settings, resume, known, progress, cancel))
         self.state = "running"
         self._buttons()
         self.query_one("#ft-chart", Sparkline).data = [loss for _, loss in self.monitor.train_losses]
@@ -203,40 +228,15 @@ class FinetunePanel(VerticalScroll):
     def _stop_pressed(self) -> None:
         self.action_stop()
 
-    def _train(self, name: str, settings: LoraSettings, resume: bool, progress, cancel) -> tuple[Any, list[str] | None]:
-        """The job (in a worker thread): the base model on a few eval examples, training, then the tuned model."""
-        from training.finetune import finetune, load_training_data
-        from training.generate import load_generator
-        from training.runs import SETTINGS_FILE, runs_root
-
-        data = load_training_data(curated_examples(self.project))
-        run_dir = runs_root(self.project.root) / name
-        saved = run_dir / SETTINGS_FILE
-        if resume and saved.is_file():
-            settings = LoraSettings.from_dict(json.loads(saved.read_text(encoding="utf-8")))
-        elif not resume:
-            settings = replace(settings, max_length=data.max_tokens or settings.max_length)
-        picks = (data.eval or data.train)[: self.compare_examples]
-        conversations = [reply_turns(e.messages) for e in picks]
-        if picks and [row["id"] for row in self.comparison] != [e.id for e in picks]:
-            progress("load model", 0, 1)
-            generator = load_generator(settings.model)
-            base = generator.chat(conversations, max_new_tokens=self.max_new_tokens, cancel=cancel,
-                                  progress=lambda _stage, done, total: progress("generate base", done, total))
-            self.post_message(self.Compared([{"id": e.id, "input": e.input_text, "expected": e.output_text, "base": b,
-                                              "tuned": None} for e, b in zip(picks, base)]))
-        result = finetune(data, settings, run_dir, resume=resume, progress=progress, cancel=cancel,
-                          on_log=lambda row: self.post_message(self.Logged(row)))
-        tuned = None
-        if result.status != "interrupted" and picks:
-            progress("load model", 0, 1)
-            try:
-                tuned = load_generator(settings.model, adapter=run_dir).chat(
-                    conversations, max_new_tokens=self.max_new_tokens, cancel=cancel,
-                    progress=lambda _stage, done, total: progress("generate tuned", done, total))
-            except CancelledError:  # stopped while comparing: the run itself is complete
-                tuned = None
-        return result, tuned
+    def _train(self, run_dir: Path, settings: LoraSettings, resume: bool, known: list[dict], progress,
+               cancel) -> FinetuneOutcome:
+        """The job (in a worker thread): the project layer's fine-tune, new or resumed (the form's epochs and max
+        steps extend a resumed run, as `tunewise finetune --resume --epochs` does), with before/after replies."""
+        data = project_training_data(self.project)
+        return finetune_run(data, run_dir, settings, resume, given=RESUME_OVERRIDES if resume else (),
+                            compare=self.compare_examples, max_new_tokens=self.max_new_tokens, known=known,
+                            progress=progress, cancel=cancel, on_log=lambda row: self.post_message(self.Logged(row)),
+                            on_compare=lambda rows: self.post_message(self.Compared(rows)))
 
     def on_unmount(self) -> None:
         """Leaving the screen (or quitting) stops a running training at its next step, with a checkpoint."""
@@ -246,7 +246,7 @@ class FinetunePanel(VerticalScroll):
 
     @on(Job.Progress)
     def _progressed(self, message: Job.Progress) -> None:
-        if not message.stage.startswith(("generate", "load")):  # the status line is about training itself
+        if message.stage not in ("base", "tuned"):  # the status line is about training itself
             self.monitor.progress(message.stage, message.done, message.total, message.elapsed)
         if not self.job.cancelling:
             self.query_one(ProgressPanel).report(message.stage, message.done, message.total)
@@ -272,10 +272,10 @@ class FinetunePanel(VerticalScroll):
         from training.runs import new_run_name
 
         self.job.done()
-        result, tuned = message.result
-        if tuned is not None:
-            for row, reply in zip(self.comparison, tuned):
-                row["tuned"] = reply
+        outcome: FinetuneOutcome = message.result
+        result = outcome.result
+        if outcome.comparison:
+            self.comparison = outcome.comparison
         self._show_comparison()
         m = result.metrics
         progress = self.query_one(ProgressPanel)

@@ -16,12 +16,12 @@ from textual.containers import Horizontal
 from textual.reactive import reactive
 from textual.widgets import Label, ProgressBar
 
-from advisor.tui.run_format import stage_position
+from advisor.tui.run_format import LOAD_EMBEDDER, stage_position
 from curation.durations import format_duration
 
 # The stages of curation: label, and the share of the bar each fills (embedding dominates the time).
 CURATION_STAGES = {
-    "tokens": ("Counting tokens", 0.0, 0.05), "load": ("Loading the embedding model", 0.05, 0.05),
+    "tokens": ("Counting tokens", 0.0, 0.05), LOAD_EMBEDDER: ("Loading the embedding model", 0.05, 0.05),
     "embed": ("Embedding", 0.05, 0.85), "dedupe": ("Finding duplicates", 0.85, 0.9), "cluster": ("Clustering", 0.9, 1.0),
 }
 Position = Callable[[str, int, int], "tuple[str, float | None]"]

@@ -3,21 +3,24 @@ save them (checked like `tunewise prompt run` checks them), and try the prompt o
 
 from __future__ import annotations
 
-import json
-
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, DataTable, Select, Static, TextArea
 
-from advisor.project import curated_examples, shown_path
+from advisor.project import build_project_prompt, load_saved_prompt, save_messages, shown_path
+from advisor.project.prompt import (
+    BuiltPrompt,
+    messages_text,
+    parse_messages,
+    project_eval_examples,
+    try_prompt,
+)
 from advisor.tui.jobs import Job, JobRunner
 from advisor.tui.messages import ErrorRaised
 from advisor.tui.run_format import (
     PROMPT_STAGES,
-    messages_text,
-    parse_messages,
     prompt_example_row,
     prompt_summary,
     shorten,
@@ -25,7 +28,6 @@ from advisor.tui.run_format import (
 from advisor.tui.widgets.plain import PlainTable
 from advisor.tui.widgets.progress import ProgressPanel
 from curation.errors import TunewiseError, UsageError
-from curation.files import write_text_atomic
 
 
 class PromptPanel(VerticalScroll):
@@ -46,13 +48,13 @@ class PromptPanel(VerticalScroll):
     @property
     def prompt_dir(self):
         """Where the project's prompt is saved."""
-        return self.project.root / "prompt"
+        return self.project.layout.prompt
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="buttons"):
             yield Button("Build", id="pr-build", variant="primary", tooltip="Build the prompt from the train split (ctrl+r)")
             yield Button("Cancel", id="pr-cancel", variant="error", disabled=True)
-            yield Button("Save edits", id="pr-save", tooltip="Check the messages and save them to prompt/messages.json (ctrl+s)")
+            yield Button("Save edits", id="pr-save", tooltip="Check the messages and save them as the project's prompt (ctrl+s)")
         yield ProgressPanel(PROMPT_STAGES, id="pr-progress")
         yield Static("", id="pr-summary", markup=False)
         yield PlainTable(id="pr-examples", cursor_type="row", zebra_stripes=True)
@@ -65,28 +67,25 @@ class PromptPanel(VerticalScroll):
             yield Static("", id="pr-expected", markup=False)
 
     def on_mount(self) -> None:
-        from training.prompting import MESSAGES_FILE, SELECTION_FILE, load_examples, load_prompt
-
         self.query_one("#pr-examples", DataTable).add_columns("cluster", "size", "keywords", "tokens", "id")
-        folder = curated_examples(self.project)
-        if folder is not None and (folder / "eval.jsonl").is_file():
-            try:
-                self.eval_examples = load_examples([folder / "eval.jsonl"])
-            except TunewiseError:
-                self.eval_examples = []
+        self.eval_examples = project_eval_examples(self.project)
         self.query_one("#pr-input", Select).set_options((Text(shorten(e.input_text, 70)), n) for n, e in enumerate(self.eval_examples))
         summary = self.query_one("#pr-summary", Static)
-        if (self.prompt_dir / MESSAGES_FILE).is_file():
-            try:
-                self.query_one("#pr-messages", TextArea).text = self._saved_text = messages_text(load_prompt(self.prompt_dir))
-                selection = json.loads((self.prompt_dir / SELECTION_FILE).read_text(encoding="utf-8"))
-                self._show_selection(selection, None)
-            except (TunewiseError, OSError, ValueError, KeyError) as exc:
-                summary.update(f"The saved prompt cannot be read ({getattr(exc, 'message', exc)}): build it again.")
-        elif folder is None:
+        try:
+            saved = load_saved_prompt(self.project)
+            if saved is not None:
+                self.query_one("#pr-messages", TextArea).text = self._saved_text = messages_text(saved.messages)
+                self._show_selection(saved.selection, None)
+        except (TunewiseError, KeyError) as exc:
+            summary.update(f"The saved prompt cannot be read ({getattr(exc, 'message', exc)}): build it again.")
+            return
+        folder = self.project.layout.current_split()
+        if saved is not None:
+            return
+        if folder is None:
             summary.update("No curated data yet: curate it on the data screen first.")
         else:
-            summary.update(f"Build picks one typical example per topic from {shown_path(folder)}/train.jsonl.")
+            summary.update(f"Build picks one typical example per topic from the train split in {shown_path(folder)}/.")
 
     def on_unmount(self) -> None:
         """Leaving the screen cancels a running build or try."""
@@ -110,8 +109,7 @@ class PromptPanel(VerticalScroll):
         """Build the few-shot prompt from the train split and save it to prompt/."""
         if self._busy():
             return
-        folder = curated_examples(self.project)
-        if folder is None:
+        if self.project.layout.current_split() is None:
             self.post_message(ErrorRaised(UsageError("No curated data to build a prompt from.", "Curate the data on the data screen first.")))
             return
         if self._unsaved() and not self._replace_confirmed:
@@ -120,7 +118,8 @@ class PromptPanel(VerticalScroll):
                         title="Prompt", severity="warning", markup=False)
             return
         self._replace_confirmed = False
-        self.build_job.start(lambda progress, cancel: self._build(folder, progress, cancel))
+        project, models = self.project, self.models
+        self.build_job.start(lambda progress, cancel: self._build(project, models, progress, cancel))
         self._buttons()
         self.query_one(ProgressPanel).start("Reading the train split…")
 
@@ -142,26 +141,11 @@ class PromptPanel(VerticalScroll):
             self.try_job.cancel()
             self.query_one(ProgressPanel).stop("Cancelling…", "running")
 
-    def _build(self, folder, progress, cancel) -> tuple[dict, str, list[int]]:
-        """The job (in a worker thread): build_prompt on the train split with the shared embedder, save it, and count
-        each example's tokens."""
-        from curation.model_sources import load_tokenizer
-        from training.prompting import (
-            PromptConfig,
-            build_prompt,
-            count_prompt_tokens,
-            load_examples,
-            save_prompt,
-        )
-
-        answers = self.project.answers_path
-        config = PromptConfig(answers=str(answers) if answers.is_file() else None)
-        examples = load_examples([folder])
-        prompt = build_prompt(examples, config, embedder=self.models.embedder(), progress=progress, cancel=cancel)
-        save_prompt(prompt, self.prompt_dir, config)
-        tokenizer = load_tokenizer(config.model).tokenizer
-        tokens = [count_prompt_tokens(e.messages, tokenizer) for e in prompt.examples]
-        return prompt.to_dict(), messages_text(prompt.messages), tokens
+    @staticmethod
+    def _build(project, models, progress, cancel) -> BuiltPrompt:
+        """The job (in a worker thread): the project's prompt built from its train split with the shared embedder,
+        saved, each example's tokens counted."""
+        return build_project_prompt(project, progress=progress, cancel=cancel, embedder=models.embedder())
 
     @on(Job.Progress)
     def _progressed(self, message: Job.Progress) -> None:
@@ -172,11 +156,11 @@ class PromptPanel(VerticalScroll):
     def _finished(self, message: Job.Finished) -> None:
         self._job_over(message.job)
         if message.job == "prompt-build":
-            selection, text, tokens = message.result
-            self.query_one("#pr-messages", TextArea).text = self._saved_text = text
-            self._show_selection(selection, tokens)
+            built: BuiltPrompt = message.result
+            self.query_one("#pr-messages", TextArea).text = self._saved_text = messages_text(built.prompt.messages)
+            self._show_selection(built.prompt.to_dict(), built.tokens)
             self.query_one(ProgressPanel).finish(f"Built and saved to {shown_path(self.prompt_dir)}/.")
-            self.notify(f"Prompt saved to {shown_path(self.prompt_dir)}/messages.json.", title="Prompt", markup=False)
+            self.notify(f"Prompt saved to {shown_path(self.project.layout.prompt_messages)}.", title="Prompt", markup=False)
         else:
             self.reply = message.result
             self.query_one("#pr-reply", Static).update(f"Reply:\n{self.reply}")
@@ -208,19 +192,16 @@ class PromptPanel(VerticalScroll):
 
     @on(Button.Pressed, "#pr-save")
     def action_save(self) -> bool:
-        """Save the edited messages to prompt/messages.json if they are valid (else a notice; the file is unchanged)."""
-        from training.prompting import MESSAGES_FILE, TEXT_FILE, prompt_text
-
+        """Save the edited messages (and the prompt text beside them) if they are valid (else a notice; unchanged)."""
         try:
-            messages = parse_messages(self.query_one("#pr-messages", TextArea).text)
-        except TunewiseError as exc:
+            messages = save_messages(self.project, self.query_one("#pr-messages", TextArea).text)
+        except (TunewiseError, OSError) as exc:
             self.post_message(ErrorRaised(exc))
             return False
         self._saved_text = messages_text(messages)
-        write_text_atomic(self.prompt_dir / MESSAGES_FILE, self._saved_text)
-        write_text_atomic(self.prompt_dir / TEXT_FILE, prompt_text(messages))  # keep prompt.txt in step with the edit
-        self.notify(f"Saved {len(messages)} message(s) to {shown_path(self.prompt_dir)}/{MESSAGES_FILE} and {TEXT_FILE}.",
-                    title="Prompt", markup=False)
+        layout = self.project.layout
+        self.notify(f"Saved {len(messages)} message(s) to {shown_path(layout.prompt_messages)} and "
+                    f"{layout.prompt_text.name}.", title="Prompt", markup=False)
         return True
 
     # --- trying -------------------------------------------------------------------------------------
@@ -242,20 +223,17 @@ class PromptPanel(VerticalScroll):
             return
         example = self.eval_examples[int(choice)]
         self.reply = None
-        self.try_job.start(lambda progress, cancel: self._try(messages, example.input_text, progress, cancel))
+        models = self.models
+        self.try_job.start(lambda progress, cancel: self._try(models, messages, example.input_text, progress, cancel))
         self._buttons()
         self.query_one(ProgressPanel).start("Loading the local model…")
         self.query_one("#pr-reply", Static).update("Reply: …")
         self.query_one("#pr-expected", Static).update(f"Expected:\n{example.output_text}")
 
-    def _try(self, messages: list[dict], text: str, progress, cancel) -> str:
-        """The job (in a worker thread): run_prompt on one input with the shared base model (the prompting path)."""
-        from training.prompting import run_prompt
-
+    def _try(self, models, messages: list[dict], text: str, progress, cancel) -> str:
+        """The job (in a worker thread): the prompt on one input with the shared base model (the prompting path)."""
         progress("load model", 0, 1)
-        generator = self.models.generator()
-        return run_prompt(messages, [text], generator, max_new_tokens=self.max_new_tokens, cancel=cancel,
-                          progress=progress)[0]
+        return try_prompt(messages, text, models.generator(), self.max_new_tokens, progress=progress, cancel=cancel)
 
     def _buttons(self) -> None:
         busy = self.busy

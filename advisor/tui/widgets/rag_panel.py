@@ -10,7 +10,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, DataTable, Input, Select, Static
 
-from advisor.project import shown_path
+from advisor.project import answering_adapter, build_index, query_index, shown_path
+from advisor.project.rag import QueryResult, index_manifest
 from advisor.tui.jobs import Job, JobRunner
 from advisor.tui.messages import ErrorRaised
 from advisor.tui.run_format import (
@@ -46,7 +47,7 @@ class RagPanel(VerticalScroll):
     @property
     def index_dir(self) -> Path:
         """Where the project's index lives."""
-        return self.project.root / "index"
+        return self.project.layout.index
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="row"):
@@ -67,19 +68,20 @@ class RagPanel(VerticalScroll):
         yield Static("", id="rag-answer", markup=False)
 
     def on_mount(self) -> None:
-        from training.rag.index import MANIFEST, read_manifest
-
         docs = self.project.docs_path
         self.query_one("#rag-docs", Input).value = shown_path(docs) if docs else ""
         self.query_one("#rag-hits", DataTable).add_columns("#", "score", "source", "heading")
-        if (self.index_dir / MANIFEST).is_file():
-            try:
-                self.query_one("#rag-summary", Static).update(manifest_summary(read_manifest(self.index_dir)))
-                self.query_one(ProgressPanel).finish("Index built.")
-            except TunewiseError as exc:
-                self.query_one("#rag-summary", Static).update(f"The index cannot be read: {exc.message}")
+        summary = self.query_one("#rag-summary", Static)
+        try:
+            manifest = index_manifest(self.project)
+        except TunewiseError as exc:
+            summary.update(f"The index cannot be read: {exc.message}")
+            return
+        if manifest is None:
+            summary.update(f"No index yet: Build indexes the documents folder into {shown_path(self.index_dir)}/.")
         else:
-            self.query_one("#rag-summary", Static).update("No index yet: Build indexes the documents folder into index/.")
+            summary.update(manifest_summary(manifest))
+            self.query_one(ProgressPanel).finish("Index built.")
 
     def on_unmount(self) -> None:
         """Leaving the screen cancels a running build or answer."""
@@ -99,12 +101,12 @@ class RagPanel(VerticalScroll):
         try:
             if not folder:
                 raise UsageError("No documents folder given.", "Type the folder holding your documents (.md, .html, .txt, .pdf, .jsonl).")
-            self.project.set_docs(folder)  # checks it is a folder, and remembers it
+            self.project.set_docs(folder)  # checks it is a folder, and remembers it (before any job starts)
         except TunewiseError as exc:
             self.post_message(ErrorRaised(exc))
             return
-        docs, index_dir, models = self.project.docs_path, self.index_dir, self.models
-        self.build_job.start(lambda progress, cancel: self._build(docs, index_dir, models, progress, cancel))
+        project, models = self.project, self.models
+        self.build_job.start(lambda progress, cancel: self._build(project, models, progress, cancel))
         self._buttons()
         self.query_one(ProgressPanel).start("Scanning the documents…")
 
@@ -117,12 +119,9 @@ class RagPanel(VerticalScroll):
             self.query_one(ProgressPanel).stop("Cancelling…", "running")
 
     @staticmethod
-    def _build(docs: Path, index_dir: Path, models, progress, cancel) -> dict:
-        """The job (in a worker thread): build_rag_index with the shared embedder."""
-        from training.rag.index import build_rag_index
-
-        report = build_rag_index([docs], index_dir, progress=progress, cancel=cancel, embedder=models.embedder())
-        return report.to_dict()
+    def _build(project, models, progress, cancel) -> dict:
+        """The job (in a worker thread): the project's index built or updated with the shared embedder."""
+        return build_index(project, progress=progress, cancel=cancel, embedder=models.embedder()).to_dict()
 
     @on(Job.Progress)
     def _progressed(self, message: Job.Progress) -> None:
@@ -136,7 +135,7 @@ class RagPanel(VerticalScroll):
             self._built(message.result)
         else:
             self.query_job.done()
-            self._answered(*message.result)
+            self._answered(message.result)
         self._buttons()
 
     def _built(self, report: dict) -> None:
@@ -201,32 +200,19 @@ class RagPanel(VerticalScroll):
         if ask:
             self.query_one("#rag-answer", Static).update("Answering with the local model…")
 
-    def _active_adapter(self) -> Path | None:
-        """The project's active fine-tune run (`tunewise runs use`), whose adapter answers: RAG + fine-tuning."""
-        from training.runs import active_run, has_adapter, runs_root
-
-        name = active_run(self.project.root)
-        run = runs_root(self.project.root) / name if name else None
-        return run if run is not None and has_adapter(run) else None
-
-    def _run_query(self, question: str, mode: str, k: int, ask: bool, cancel) -> tuple[list, object, str | None]:
-        """The job (in a worker thread): load the index (once), search it, and answer from the hits when asked."""
+    def _run_query(self, question: str, mode: str, k: int, ask: bool, cancel) -> QueryResult:
+        """The job (in a worker thread): load the index (once), search it, and answer from the hits when asked (with
+        the project's active run's adapter when it has one: RAG + fine-tuning)."""
         from training.rag.index import load_rag_index
-        from training.rag.retrieve import RetrieveConfig, search
 
         embedder = self.models.embedder()
         if self._index is None:
             self._index = load_rag_index(self.index_dir)
-        if not ask:
-            return search(self._index, [question], RetrieveConfig(k=k, mode=mode), embedder, cancel=cancel)[0], None, None
-        from training.rag.answer import AnswerConfig, answer_questions
+        generator = self.models.generator(answering_adapter(self.project)) if ask else None
+        return query_index(self._index, question, mode, k, embedder, generator, self.max_new_tokens, cancel)
 
-        generator = self.models.generator(self._active_adapter())
-        config = AnswerConfig(k=k, mode=mode, max_new_tokens=self.max_new_tokens)
-        answer = answer_questions(self._index, [question], generator, embedder, config, cancel=cancel)[0]
-        return answer.sources, answer, generator.name
-
-    def _answered(self, hits: list, answer, model: str | None = None) -> None:
+    def _answered(self, result: QueryResult) -> None:
+        hits, answer, model = result.hits, result.answer, result.model
         self.hits, self.answer = hits, answer
         table = self.query_one("#rag-hits", DataTable)
         table.clear()

@@ -23,6 +23,7 @@ from textual.widgets import Input, Label, Select, SelectionList, Static, TabbedC
 from textual.widgets._toast import Toast
 
 from advisor.project import create_project
+from advisor.project.rag import QueryResult
 from advisor.tui.app import TunewiseApp
 from advisor.tui.jobs import Job
 from advisor.tui.screens.data import DataScreen
@@ -265,7 +266,7 @@ async def test_run_and_evaluate_screens_show_markup_like_names_verbatim(at_run):
         await _tab(pilot, screen, "#run-tabs", "tab-rag")
         rag = screen.query_one(RagPanel)
         hit = SimpleNamespace(rank=1, score=0.5, source=DATA_NAME, heading=BOLD, text=f"Passage {CLICK} {CLOSE}")
-        rag._answered([hit], None)
+        rag._answered(QueryResult([hit]))
         await pilot.pause()
         _assert_shown(app, DATA_NAME, BOLD, f"Passage {CLICK} {CLOSE}")
 

@@ -25,7 +25,7 @@ async def test_stages_counts_unknown_stages_and_the_clock():
         panel = app.query_one(ProgressPanel)
         bar = panel.query_one("#bar", ProgressBar)
         panel.start("Loading and validating…")
-        panel.report("load", 0, 1)  # the embedding model loads: no count
+        panel.report("load embedder", 0, 1)  # the embedding model loads: no count
         await pilot.pause()
         assert _label(panel) == "Loading the embedding model · 0:00" and bar.total is None
         panel.report("embed", 320, 640)

@@ -7,8 +7,11 @@ from types import SimpleNamespace
 
 import pytest
 
+from advisor.project.finetune import reply_turns
+from advisor.project.prompt import messages_text, parse_messages
 from advisor.tui.run_format import (
     FORM_FIELDS,
+    LOAD_EMBEDDER,
     PROMPT_STAGES,
     TrainingMonitor,
     answer_text,
@@ -17,10 +20,7 @@ from advisor.tui.run_format import (
     form_values,
     hit_row,
     manifest_summary,
-    messages_text,
     parse_k,
-    parse_messages,
-    reply_turns,
     run_row,
     settings_from_form,
     shorten,
@@ -93,8 +93,14 @@ def test_stage_positions_fill_one_bar():
     assert stage_position(PROMPT_STAGES, "embed", 5, 10) == ("Embedding inputs 5/10", pytest.approx(0.4))
     assert stage_position(PROMPT_STAGES, "cluster", 1, 1) == ("Clustering", pytest.approx(1.0))
     assert stage_position(PROMPT_STAGES, "other", 0, 0) == ("other", None)  # an unknown stage, no count: pulses
-    assert stage_position(PROMPT_STAGES, "load", 0, 1) == ("Loading the embedding model", None)
+    assert stage_position(PROMPT_STAGES, LOAD_EMBEDDER, 0, 1) == ("Loading the embedding model", None)
     assert stage_position(PROMPT_STAGES, "other", 2, 4) == ("other 2/4", pytest.approx(0.5))
+
+
+def test_the_embedder_loading_stage_is_the_librarys():
+    from curation.embed import LOAD_STAGE
+
+    assert LOAD_EMBEDDER == LOAD_STAGE
 
 
 def test_reply_turns_drop_the_last_answer():
