@@ -29,7 +29,7 @@ def _cell(text: object) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def _money_and_time(rec: Recommendation) -> list[str]:
+def money_and_time(rec: Recommendation) -> list[str]:
     """Money and time in plain words: what training takes, what a request costs, whether a fine-tune pays back."""
     costs = rec.costs
     if not costs:
@@ -158,7 +158,7 @@ def _payoff(row: dict[str, Any], per_day: float | None) -> str:
     return "; ".join(parts) if parts else "never, on price alone"
 
 
-def _lora_settings() -> list[str]:
+def lora_settings() -> list[str]:
     from training.lora_config import LoraSettings
 
     s = LoraSettings()
@@ -202,7 +202,7 @@ def render_markdown(rec: Recommendation, answers: Answers, evidence: Evidence | 
     others = [w for w in rec.warnings if w not in rec.contradictions]
     if others:
         lines += ["## Watch out", ""] + [f"- {w.text}." for w in others] + [""]
-    lines += _money_and_time(rec)
+    lines += money_and_time(rec)
     if rec.would_change:
         lines += ["## What would change the verdict", ""] + [f"- {w}" for w in rec.would_change] + [""]
     if rec.next_steps:
@@ -224,7 +224,7 @@ def render_markdown(rec: Recommendation, answers: Answers, evidence: Evidence | 
     lines += _bakeoff_section(rec)
     lines += _costs(rec.costs)
     if rec.path in ("fine-tune", "rag+fine-tune") or rec.stage:
-        lines += _lora_settings()
+        lines += lora_settings()
     if rec.commands:
         lines += ["### Commands", ""] + [f"- `{c}`" for c in rec.commands] + [""]
     lines += _answers(answers)

@@ -53,16 +53,16 @@ def cost_lines(costs: dict[str, Any]) -> list[str]:
 
 def money_and_time(rec) -> list[list[tuple[str, bool]]]:
     """The report's "Money and time" bullets in plain words, each as (text, bold) pieces."""
-    from advisor.report import _money_and_time
+    from advisor.report import money_and_time
 
-    return [split_bold(line[2:]) for line in _money_and_time(rec) if line.startswith("- ")]
+    return [split_bold(line[2:]) for line in money_and_time(rec) if line.startswith("- ")]
 
 
 def lora_settings_line() -> str:
     """The LoRA settings a fine-tune uses, as the report's appendix states them."""
-    from advisor.report import _lora_settings
+    from advisor.report import lora_settings
 
-    return " ".join(line for line in _lora_settings() if line and not line.startswith("#"))
+    return " ".join(line for line in lora_settings() if line and not line.startswith("#"))
 
 
 def _section(text: Text, title: str, items: list[str], numbered: bool = False) -> None:
