@@ -159,6 +159,7 @@ def _payoff(row: dict[str, Any], per_day: float | None) -> str:
 
 
 def lora_settings() -> list[str]:
+    """The default LoRA settings a run starts from, as Markdown lines for the appendix."""
     from training.lora_config import LoraSettings
 
     s = LoraSettings()
