@@ -5,6 +5,7 @@ Sections:
   2. false merges on hard negatives (product titles of the same brand that are different products)
   3. clustering NMI on SNIPS intents (automatic k and k = 7)
   4. throughput of the whole curation pipeline on 10k chat examples vs raw SentenceTransformer.encode
+  5. (--structured) removal and conflict precision on SQL (SParC) and label (SNIPS) outputs, ASSET, products
 
 Run:  .venv/bin/python bench/curate.py [--quick] [--n 10000] [--json --out results.json]
 """
@@ -704,6 +705,151 @@ def print_report(results: dict) -> None:
         )
 
 
+# --- 5. structured data: text-to-SQL (SParC) and labels (SNIPS) ---------------------------------------
+
+SPARC = "semantic_parsing_in_context_sparc/task.json"  # BIG-bench's SParC dev set (CC BY-SA 4.0); not Spider
+
+
+def _plain(text: str) -> str:
+    """Case, punctuation and spacing folded: the truth's notion of 'the same words'."""
+    return " ".join("".join(c if c.isalnum() else " " for c in text.casefold()).split())
+
+
+def sparc_examples(limit: int | None = None) -> list[dict]:
+    """SParC turns as {question, db, sql, input}: the input is the current question, its history and the schema."""
+    rows = []
+    for ex in _data.bigbench_task(SPARC)["examples"][:limit]:
+        text = ex["input"]
+        cut = text.find(" | * |")
+        rows.append({"input": text, "question": text.split(" | ")[0], "db": text[cut:] if cut >= 0 else "",
+                     "sql": " ".join(ex["target"][0].lower().split())})
+    return rows
+
+
+def sparc_truth_duplicate(a: dict, b: dict) -> bool:
+    """True duplicates: same database, same SQL string, and the SQL fixes the answer (no masked value) or the
+    questions are the same words (masked values hide which entity each asks about)."""
+    if a["db"] != b["db"] or a["sql"] != b["sql"]:
+        return False
+    return "value" not in a["sql"].split() or _plain(a["question"]) == _plain(b["question"])
+
+
+def sparc_truth_conflict(a: dict, b: dict) -> bool:
+    """True conflicts: same database, the same question in the same words, and different SQL."""
+    return a["db"] == b["db"] and _plain(a["question"]) == _plain(b["question"]) and a["sql"] != b["sql"]
+
+
+def _run_pipeline(pairs: list[tuple[str, str]]):
+    """tunewise's curate() on (input, output) pairs with default settings (k fixed to skip the k search)."""
+    from curation.curate import CurateConfig, curate
+    from curation.example import Example
+    from curation.model_sources import load_tokenizer
+
+    examples = [Example(f"x{i}", [{"role": "user", "content": q}, {"role": "assistant", "content": a}])
+                for i, (q, a) in enumerate(pairs)]
+    return curate(examples, CurateConfig(clusters=4), embedder=embedder(), tokenizer=load_tokenizer(None))
+
+
+def _conflict_pairs(result) -> list[tuple[int, int, str]]:
+    """Flagged conflict pairs (i < j) with the rule that flagged them (empty before rules existed)."""
+    pairs = {}
+    for f in result.flags:
+        if f.kind == "conflict":
+            for o in f.details["with"]:
+                pairs.setdefault((min(f.index, o), max(f.index, o)), f.details.get("rule", ""))
+    return [(a, b, r) for (a, b), r in sorted(pairs.items())]
+
+
+def _score(rows: list[dict], result, is_dup, is_conflict, show) -> dict:
+    """Removal precision and recall, conflict-flag precision, and examples of each for a hand check."""
+    removals = [r for r in result.removals if r.reason == "near_duplicate"]
+    exact = [r for r in result.removals if r.reason == "exact_duplicate"]
+    good = [r for r in removals if is_dup(rows[r.index], rows[r.duplicate_of])]
+    groups: dict = {}
+    for i, row in enumerate(rows):
+        groups.setdefault(row["key"], []).append(i)
+    should = sum(len(g) - 1 for g in groups.values() if len(g) > 1 and is_dup(rows[g[0]], rows[g[1]]))
+    removed = {r.index for r in result.removals}
+    caught = sum(sum(1 for i in g[1:] if i in removed or g[0] in removed) for g in groups.values()
+                 if len(g) > 1 and is_dup(rows[g[0]], rows[g[1]]))
+    conflicts = _conflict_pairs(result)
+    true_conflicts = [c for c in conflicts if is_conflict(rows[c[0]], rows[c[1]])]
+    rng = np.random.default_rng(0)
+
+    def sample(items, k=20):
+        picks = rng.choice(len(items), size=min(k, len(items)), replace=False) if items else []
+        return [items[i] for i in sorted(picks)]
+
+    return {
+        "examples": len(rows),
+        "view_kinds": result.stats.get("view_kinds", {}),
+        "exact_removed": len(exact),
+        "near_removed": len(removals),
+        "removal_precision": len(good) / len(removals) if removals else 1.0,
+        "removal_recall": caught / should if should else 1.0,
+        "true_duplicates": should,
+        "conflicts_flagged": len(conflicts),
+        "conflict_precision": len(true_conflicts) / len(conflicts) if conflicts else 1.0,
+        "false_removals": [show(rows[r.index], rows[r.duplicate_of], getattr(r, "rule", "")) for r in removals
+                           if r not in good][:20],
+        "removal_sample": [show(rows[r.index], rows[r.duplicate_of], getattr(r, "rule", "")) for r in sample(removals)],
+        "conflict_sample": [show(rows[a], rows[b], rule) for a, b, rule in sample(conflicts)],
+    }
+
+
+def bench_structured(quick: bool) -> dict:
+    """Structured outputs: removal and conflict precision on SParC (SQL) and SNIPS (labels), ASSET, products."""
+    sparc = sparc_examples(300 if quick else None)
+    for row in sparc:
+        row["key"] = (row["db"], row["sql"]) if "value" not in row["sql"].split() else (row["db"], row["sql"], _plain(row["question"]))
+    sql_result = _run_pipeline([(r["input"], r["sql"]) for r in sparc])
+
+    def show_sql(a, b, rule):
+        return {"a": short(a["question"], 70), "b": short(b["question"], 70), "sql_a": short(a["sql"], 90),
+                "sql_b": short(b["sql"], 90), "rule": rule}
+
+    out = {"sparc": _score(sparc, sql_result, sparc_truth_duplicate, sparc_truth_conflict, show_sql)}
+
+    snips = [{"question": q, "label": lab, "key": (_plain(q), lab)} for q, lab in _data.snips_intents()[: 200 if quick else None]]
+    label_result = _run_pipeline([(r["question"], r["label"]) for r in snips])
+
+    def show_label(a, b, rule):
+        return {"a": short(a["question"], 70), "b": short(b["question"], 70), "label_a": a["label"],
+                "label_b": b["label"], "rule": rule}
+
+    out["snips"] = _score(
+        snips, label_result,
+        lambda a, b: a["label"] == b["label"] and _plain(a["question"]) == _plain(b["question"]),
+        lambda a, b: _plain(a["question"]) == _plain(b["question"]) and a["label"] != b["label"],
+        show_label,
+    )
+    # ASSET: surfaced (removed at 0.90 + flagged 0.80-0.90) and removed pairs; products: false merges at 0.90
+    groups = _data.asset_groups()[: 40 if quick else None]
+    texts = [t for g in groups for t in g]
+    true = np.array([gi for gi, g in enumerate(groups) for _ in g])
+    vectors = embedder().encode(texts)
+    out["asset"] = {name: pair_scores(tunewise_labels(vectors, t, texts), true) for name, t in (("surfaced", 0.80), ("removed", 0.90))}
+    pairs = _data.product_pairs()
+    titles = sorted({t for a, b, _ in pairs for t in (a, b)})
+    index = {t: i for i, t in enumerate(titles)}
+    labels = tunewise_labels(embedder().encode(titles), reference_threshold(), titles)
+    out["products_false_merges"] = sum(1 for a, b, same in pairs if not same and labels[index[a]] == labels[index[b]])
+    return out
+
+
+def print_structured(results: dict) -> None:
+    """The structured section as plain lines."""
+    for name in ("sparc", "snips"):
+        r = results[name]
+        print(f"{name}: {r['examples']} examples, views {r['view_kinds'] or '(not detected)'}; "
+              f"near-duplicates removed {r['near_removed']} (exact {r['exact_removed']}), precision "
+              f"{r['removal_precision']:.3f}, recall {r['removal_recall']:.3f} of {r['true_duplicates']} true; "
+              f"conflicts flagged {r['conflicts_flagged']}, precision {r['conflict_precision']:.3f}")
+    for name, r in results["asset"].items():
+        print(f"asset {name}: precision {r['precision']:.3f} recall {r['recall']:.3f}")
+    print(f"product-matching false merges: {results['products_false_merges']}")
+
+
 # --- main -------------------------------------------------------------------------------------------
 
 
@@ -721,6 +867,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--only", choices=[*SECTIONS, "throughput"], action="append", help="run only these sections"
     )
+    parser.add_argument("--structured", action="store_true",
+                        help="only the structured-data section: SQL (SParC) and label (SNIPS) removal/conflict precision")
     parser.add_argument("--json", action="store_true", help="also write the numbers as JSON to --out")
     parser.add_argument("--out", type=Path, default=None, help="JSON results file (implies --json)")
     parser.add_argument("--_measure", choices=list(MEASUREMENTS), help=argparse.SUPPRESS)
@@ -734,6 +882,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
     n = args.n or (500 if args.quick else 10_000)
+    if args.structured:
+        start = time.perf_counter()
+        results = {"quick": args.quick, "structured": bench_structured(args.quick)}
+        print(f"  structured done in {time.perf_counter() - start:.0f}s", file=sys.stderr, flush=True)
+        print_structured(results["structured"])
+        if args.json or args.out:
+            out = args.out or Path("curate-structured.json")
+            out.write_text(json.dumps(results, indent=2, ensure_ascii=False, default=str))
+        return 0
     sections = args.only or [*SECTIONS, "throughput"]
     results: dict = {"quick": args.quick}
     for name in sections:

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from curation import cluster as clustering
-from curation import dedupe
+from curation import dedupe, pair_rules, structure
 from curation.anomalies import dominant_language, symbol_ratio
 from curation.boilerplate import find_boilerplate
 from curation.errors import CancelledError, UsageError
@@ -38,6 +38,7 @@ class CurateConfig:
     epochs: int = field(default=3, metadata={"help": "epochs assumed by the cost estimate"})
     outlier_z: float = field(default=3.0, metadata={"help": "robust z-score of the distance to the 5 nearest examples (per view) above which an example is an outlier"})
     cache_dir: str | None = field(default=None, metadata={"help": "embedding cache folder; None = ~/.cache/tunewise/embeddings"})
+    mask_literals: bool = field(default=False, metadata={"help": "SQL, JSON and code that differ only in literal values (strings, numbers) count as the same structure"})
 
     def __post_init__(self) -> None:
         checks = [
@@ -68,6 +69,7 @@ class Removal:
     reason: str  # exact_duplicate | near_duplicate
     duplicate_of: int
     similarity: float
+    rule: str = ""  # which rule decided, in words ("same SQL after normalising; text 0.93 similar")
 
 
 @dataclass
@@ -112,6 +114,9 @@ class Views:
     inputs: list[str]
     outputs: list[str]
     exact_keys: list[str]
+    raw_inputs: list[str] = field(default_factory=list)  # as written: structured views are parsed from these
+    raw_outputs: list[str] = field(default_factory=list)
+    kinds: tuple[str, str] = (structure.TEXT, structure.TEXT)  # kind of the input view and of the output view
 
 
 def build_views(examples: Sequence[Example]) -> Views:
@@ -122,7 +127,8 @@ def build_views(examples: Sequence[Example]) -> Views:
     system_bp, user_bp, output_bp = find_boilerplate(systems), find_boilerplate(users), find_boilerplate(outputs)
     inputs = [" ".join(p for p in (system_bp.remove(s), user_bp.remove(u)) if p) for s, u in zip(systems, users)]
     exact = [dedupe.text_hash("\x1e".join(f"{m['role']}\x1f{m['content']}" for m in e.messages)) for e in examples]
-    return Views(inputs, [output_bp.remove(o) for o in outputs], exact)
+    kinds = (structure.view_kind(users), structure.view_kind(outputs))
+    return Views(inputs, [output_bp.remove(o) for o in outputs], exact, users, outputs, kinds)
 
 
 def curate(
@@ -162,7 +168,8 @@ def curate(
 
     views = build_views(examples)
     exact_groups = dedupe.exact_duplicate_groups(views.exact_keys)
-    removals = [Removal(m, "exact_duplicate", g.keep, 1.0) for g in exact_groups for m in g.members]
+    removals = [Removal(m, "exact_duplicate", g.keep, 1.0, "same messages after normalising case and whitespace")
+                for g in exact_groups for m in g.members]
     survivors = np.setdiff1d(np.arange(len(examples)), [r.index for r in removals])
     step("exact")
 
@@ -173,26 +180,30 @@ def curate(
     v_in, v_out = vectors[: len(examples)], vectors[len(examples) :]
     step("embed")
 
-    guard = [f"{views.inputs[i]} {views.outputs[i]}" for i in survivors]
-    lengths = [int(tokens.total[i]) for i in survivors]
     report("dedupe", 0, 1)
-    candidates = dedupe.duplicate_pairs([v_in[survivors], v_out[survivors]], min(config.review_threshold, config.threshold), guard)
+    candidates, rules = near_candidates(survivors, v_in, v_out, views, config, embedder.encode)
+    lengths = [int(tokens.total[i]) for i in survivors]
     sure = candidates.similarity >= config.threshold
     pairs = dedupe.Pairs(candidates.left[sure], candidates.right[sure], candidates.similarity[sure])
+    rule_of = {(int(a), int(b)): r for a, b, r in zip(candidates.left, candidates.right, rules)}
     near_groups = dedupe.group_pairs(len(survivors), pairs, config.policy, lengths)
     for g in near_groups:
-        removals += [Removal(int(survivors[m]), "near_duplicate", int(survivors[g.keep]), s) for m, s in zip(g.members, g.similarity)]
+        removals += [Removal(int(survivors[m]), "near_duplicate", int(survivors[g.keep]), s,
+                             rule_of.get((min(g.keep, m), max(g.keep, m)), ""))
+                     for m, s in zip(g.members, g.similarity)]
     removed = {r.index for r in removals}
     kept = np.array([i for i in range(len(examples)) if i not in removed], dtype=np.int64)
     report("dedupe", 1, 1)
     step("near")
 
     flags = [
-        Flag(int(survivors[b]), "possible_duplicate", {"with": [int(survivors[a])], "similarity": round(float(sim), 4)})
+        Flag(int(survivors[b]), "possible_duplicate",
+             {"with": [int(survivors[a])], "similarity": round(float(sim), 4),
+              "rule": f"{rule_of[(int(a), int(b))]}; below the threshold {config.threshold:.2f}"})
         for a, b, sim in zip(candidates.left[~sure], candidates.right[~sure], candidates.similarity[~sure])
         if survivors[a] not in removed and survivors[b] not in removed
     ]
-    conflict_groups, conflict_flags = find_conflicts(kept, v_in, v_out, views, config)
+    conflict_groups, conflict_flags = find_conflicts(kept, v_in, v_out, views, config, embedder.encode)
     flags += conflict_flags
     step("conflicts")
 
@@ -218,20 +229,73 @@ def curate(
     step("split")
     removals.sort(key=lambda r: r.index)
     flags.sort(key=lambda f: (f.index, f.kind))
-    stats = {"timings": timings, "embedded": embedder.encoded, "embed_cache_hits": embedder.cache_hits, "embedder": embedder.name}
+    stats = {"view_kinds": {"input": views.kinds[0], "output": views.kinds[1]}, "timings": timings, "embedded": embedder.encoded, "embed_cache_hits": embedder.cache_hits, "embedder": embedder.name}
     return CurationResult(examples, config, removals, flags, result_clusters, kept, is_eval, tokens, conflict_groups, stats)
 
 
-def find_conflicts(kept, v_in, v_out, views: Views, config: CurateConfig) -> tuple[list[list[int]], list[Flag]]:
-    """Groups of kept examples that ask the same thing but answer differently (flagged, never removed)."""
+def near_candidates(
+    survivors: np.ndarray, v_in, v_out, views: Views, config: CurateConfig, encode=None
+) -> tuple[dedupe.Pairs, list[str]]:
+    """Duplicate candidates among survivors (positions in survivors) at the review threshold, and the rule of each.
+
+    Text views are compared by embedding (≥ the review threshold, same numbers and question kind); structured
+    views (SQL, code, JSON, labels, numbers) only by their normalised structure.
+    """
+    kinds = views.kinds
+    is_text = [k == structure.TEXT for k in kinds]
+    search = [v[survivors] for v, t in zip((v_in, v_out), is_text) if t] or [v_in[survivors]]
+    guard = [" ".join(t for t, ok in zip((views.inputs[i], views.outputs[i]), is_text) if ok) for i in survivors]
+    low = min(config.review_threshold, config.threshold)
+    found = dedupe.duplicate_pairs(search, low, guard)
+    if all(is_text):
+        rules = [f"input and output {s:.2f}+ similar, same numbers and question kind" for s in found.similarity]
+        return found, rules
+    ok = np.zeros(len(found.left), dtype=bool)
+    rules = []
+    vectors = {}
+    if encode is not None and kinds[0] == structure.TEXT:
+        vectors = pair_rules.word_vectors(
+            [(views.raw_inputs[int(survivors[a])], views.raw_inputs[int(survivors[b])]) for a, b in zip(found.left, found.right)], encode)
+    for p, (a, b, sim) in enumerate(zip(found.left.tolist(), found.right.tolist(), found.similarity.tolist())):
+        ia, ib = int(survivors[a]), int(survivors[b])
+        texts = [(views.raw_inputs[ia], views.raw_inputs[ib]), (views.raw_outputs[ia], views.raw_outputs[ib])]
+        verdict = pair_rules.judge_views(texts, kinds, [sim, sim], low, config.mask_literals, vectors)
+        if verdict.same:
+            ok[p] = True
+            rules.append(verdict.rule)
+    score = found.similarity[ok] if any(is_text) else np.ones(int(ok.sum()), dtype=np.float32)
+    return dedupe.Pairs(found.left[ok], found.right[ok], score), rules
+
+
+def find_conflicts(kept, v_in, v_out, views: Views, config: CurateConfig, encode=None) -> tuple[list[list[int]], list[Flag]]:
+    """Groups of kept examples that ask the same thing but answer differently (flagged, never removed).
+
+    Inputs close in embedding are the same question only when no content word differs (pair_rules.same_question;
+    `encode` lets near-synonyms through); structured outputs differ by structure, and SQL on other tables
+    answers another question.
+    """
     pairs = dedupe.neighbour_pairs(v_in[kept], config.conflict_threshold)
     if not len(pairs.left):
         return [], []
     left, right = kept[pairs.left], kept[pairs.right]
     same_input = dedupe.same_specifics(views.inputs, left, right)
     out_sim = dedupe.pair_similarity(v_out, left, right)
-    differ = (out_sim < config.threshold) | ~dedupe.same_numbers(views.outputs, left, right)
-    hit = same_input & differ
+    same_numbers = dedupe.same_numbers(views.outputs, left, right)
+    asked = [(views.inputs[a], views.inputs[b]) for a, b, ok in zip(left.tolist(), right.tolist(), same_input) if ok]
+    vectors = pair_rules.word_vectors(asked, encode) if encode is not None and views.kinds[0] == structure.TEXT else {}
+    hit = np.zeros(len(left), dtype=bool)
+    rule_of: dict[tuple[int, int], str] = {}
+    for p, (a, b) in enumerate(zip(left.tolist(), right.tolist())):
+        if not same_input[p]:
+            continue
+        verdict = pair_rules.judge_conflict(
+            (views.inputs[a], views.inputs[b]) if views.kinds[0] == structure.TEXT else (views.raw_inputs[a], views.raw_inputs[b]),
+            (views.raw_outputs[a], views.raw_outputs[b]), views.kinds, float(out_sim[p]), bool(same_numbers[p]),
+            config.threshold, vectors, config.mask_literals,
+        )
+        if verdict.same:
+            hit[p] = True
+            rule_of[(a, b)] = rule_of[(b, a)] = verdict.rule
     conflict = dedupe.Pairs(pairs.left[hit], pairs.right[hit], pairs.similarity[hit])
     if not len(conflict.left):
         return [], []
@@ -249,7 +313,9 @@ def find_conflicts(kept, v_in, v_out, views: Views, config: CurateConfig) -> tup
             others = [o for o in members if o != m]
             sims = [float(v_in[m] @ v_in[o]) for o in others]
             outs = [float(v_out[m] @ v_out[o]) for o in others]
-            flags.append(Flag(m, "conflict", {"group": g, "with": others, "input_similarity": sims, "output_similarity": outs}))
+            rules = list(dict.fromkeys(rule_of[(m, o)] for o in others if (m, o) in rule_of))
+            flags.append(Flag(m, "conflict", {"group": g, "with": others, "input_similarity": sims, "output_similarity": outs,
+                                              "rule": " | ".join(rules)}))
     return groups, flags
 
 

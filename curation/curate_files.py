@@ -137,7 +137,7 @@ def output_texts(result: CurationResult, report: dict[str, Any], rejected: list[
         EVAL: dumps_lines(e.to_record() for e in result.eval),
         REMOVED: dumps_lines(
             {"id": ids[r.index], "reason": r.reason, "duplicate_of": ids[r.duplicate_of], "similarity": round(r.similarity, 4),
-             "source": examples[r.index].source, "line": examples[r.index].line, **examples[r.index].to_record()}
+             "rule": r.rule, "source": examples[r.index].source, "line": examples[r.index].line, **examples[r.index].to_record()}
             for r in result.removals
         ),
         FLAGS: dumps_lines({"id": ids[f.index], "kind": f.kind, **_with_ids(f.details, ids)} for f in result.flags),

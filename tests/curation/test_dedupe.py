@@ -127,3 +127,29 @@ def test_ivf_index_past_the_size_limit_finds_the_same_duplicates(monkeypatch):
     monkeypatch.setattr(vectors_module, "IVF_ABOVE", 100)
     assert type(vectors_module.build_index(vectors)).__name__ == "IndexIVFFlat"
     assert near_duplicate_groups([vectors], 0.95) == exact == [DuplicateGroup(10, [300], exact[0].similarity)]
+
+
+SQL_EXAMPLES = [
+    ("How many airlines do we have?", "select count ( airlines.* )"),
+    ("How many flights do we have?", "select count ( flights.* )"),
+    ("What are all the airlines?", "select airlines.*"),
+    ("What are all of the airlines?", "SELECT airlines.*"),
+    ("List the weight of pets heavier than value or named value", "select pets.weight where pets.weight > value or pets.name = value"),
+    ("List the weight of pets lighter than value and not named value", "select pets.weight where pets.weight < value and pets.name != value"),
+]
+
+
+def test_sql_outputs_are_duplicates_only_with_the_same_structure(embedder, tokenizer):
+    from curation.curate import CurateConfig, curate
+    from curation.example import Example
+
+    examples = [Example(f"s{i}", [{"role": "user", "content": q}, {"role": "assistant", "content": a}])
+                for i, (q, a) in enumerate(SQL_EXAMPLES)]
+    result = curate(examples, CurateConfig(clusters=1), embedder=embedder, tokenizer=tokenizer)
+    assert result.stats["view_kinds"] == {"input": "text", "output": "sql"}
+    removed = {(r.index, r.duplicate_of): r.rule for r in result.removals}
+    assert set(removed) <= {(3, 2)}, removed  # never airlines/flights, never the > or / < and pair
+    if removed:
+        assert removed[(3, 2)].endswith("same SQL after normalising")
+    conflicts = [f for f in result.flags if f.kind == "conflict"]
+    assert not conflicts, [f.details for f in conflicts]
