@@ -13,6 +13,7 @@ from curation.errors import UsageError
 
 if TYPE_CHECKING:
     from training.evaluation.config import EvalConfig
+    from training.evaluation.eval_set import BakeoffPaths
     from training.evaluation.results import Bakeoff
 
 Progress = Callable[[str, int, int], None]
@@ -40,12 +41,27 @@ def bakeoff_at(path: str | Path) -> Bakeoff:
     return found
 
 
-def available_candidates(project: Project | str | Path) -> list:
-    """The candidates the project can run now (zero-shot, few-shot, rag with an index, each LoRA run)."""
-    from training.evaluation.candidates import available
+def bakeoff_paths(project: Project | str | Path, index_dir: str | Path | None = None,
+                  with_endpoints: bool = True) -> BakeoffPaths:
+    """Where the project's bake-off reads and writes: the current split, the saved prompt, the index (or
+    `index_dir`), evals/, the interview answers and (with_endpoints) the endpoints of endpoints.yaml."""
+    from training.endpoints import load_endpoints
+    from training.evaluation.eval_set import BakeoffPaths
 
     layout = Layout(project_root(project))
-    return available(layout.root, layout.index)
+    return BakeoffPaths(split=layout.current_split(), evals=layout.evals, prompt=layout.prompt_messages,
+                        index=Path(index_dir) if index_dir is not None else layout.index, answers=layout.answers,
+                        endpoints=tuple(load_endpoints(layout.endpoints)) if with_endpoints else ())
+
+
+def available_candidates(project: Project | str | Path) -> list:
+    """The candidates the project can run now (zero-shot, few-shot, rag with an index, each LoRA run, and
+    prompt@NAME / rag@NAME for each configured endpoint)."""
+    from training.evaluation.candidates import available
+
+    paths = bakeoff_paths(project)
+    has_prompt = paths.prompt is not None and paths.prompt.is_file()
+    return available(project_root(project), paths.index, list(paths.endpoints), has_prompt)
 
 
 def bakeoff_rows(bakeoff: Bakeoff) -> list[dict[str, Any]]:
@@ -62,10 +78,13 @@ def run_project_bakeoff(project: Project | str | Path, config: EvalConfig | None
                         progress: Progress | None = None, cancel: threading.Event | None = None, embedder=None) -> Bakeoff:
     """Run every chosen candidate on the project's eval split, score them, write evals/<date>/; returns the summary.
 
-    The RAG candidate reads the project's index/ unless `index_dir` names another.
+    The RAG candidates read the project's index/ unless `index_dir` names another; `all` includes prompt@NAME
+    and rag@NAME for every endpoint in the project's endpoints.yaml.
     """
     from training.evaluation.harness import run_bakeoff
 
-    layout = Layout(project_root(project))
-    return run_bakeoff(layout.root, config, data=data, out_dir=out_dir, progress=progress, cancel=cancel,
-                       embedder=embedder, index_dir=index_dir if index_dir is not None else layout.index)
+    root = project_root(project)
+    names = config.candidates if config is not None and config.candidates else ["all"]
+    wanted = any(n.strip() == "all" or "@" in n for n in names)  # endpoints.yaml is read only when it is used
+    return run_bakeoff(root, config, bakeoff_paths(root, index_dir, wanted), data=data, out_dir=out_dir, progress=progress,
+                       cancel=cancel, embedder=embedder)

@@ -13,7 +13,8 @@ from click.testing import CliRunner
 from curation.errors import CancelledError, UsageError
 from curation.jsonl import dumps_lines, read_jsonl
 from training.evaluation.config import EvalConfig
-from training.evaluation.harness import run_bakeoff
+from training.evaluation.eval_set import BakeoffPaths
+from training.evaluation.harness import run_bakeoff as run_with_paths
 from training.evaluation.results import latest_bakeoff, load_bakeoff
 
 pytestmark = pytest.mark.slow
@@ -22,6 +23,17 @@ SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "support"
 CANDIDATES = {"zero-shot", "few-shot", "rag", "lora:r1", "rag+lora:r1"}
 # Short prompts keep CPU generation fast: one demonstration, two small passages.
 SMALL = {"few_shot_examples": 1, "prompt_budget": 700, "rag_k": 2, "rag_context_tokens": 160}
+
+
+def paths(root: Path, **changes) -> BakeoffPaths:
+    """The folders of a test project, given explicitly (as advisor.project.bakeoff does from its layout)."""
+    return BakeoffPaths(**{"split": root / "curated", "evals": root / "evals", "prompt": root / "prompt" / "messages.json",
+                           "index": root / "index", "answers": None, **changes})
+
+
+def run_bakeoff(root: Path, config: EvalConfig, **kwargs):
+    """run_bakeoff with the project's explicit paths."""
+    return run_with_paths(root, config, kwargs.pop("paths", None) or paths(root), **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +93,7 @@ def test_rag_candidate_answers_from_retrieved_passages_with_citations_stripped(f
     from training.rag.index import load_rag_index
     from training.rag.retrieve import RetrieveConfig, search
 
-    example = load_eval_data(project).examples[0]
+    example = load_eval_data(project / "curated").examples[0]
     hits = search(load_rag_index(project / "index"), [last_user(example)], RetrieveConfig(k=2), embedder)[0]
     messages = rag_conversation(example, hits, tokenizer.tokenizer, 160)
     assert messages[0]["content"].startswith(example.system_text.strip())  # the task's own instructions come first
@@ -117,7 +129,8 @@ def test_cancel_keeps_what_was_generated_and_a_rerun_resumes(project, embedder):
 
 def test_candidates_that_cannot_run_are_usage_errors(project, tmp_path, embedder):
     with pytest.raises(UsageError, match="needs a RAG index"):
-        run_bakeoff(project, EvalConfig(candidates=["rag"]), index_dir=tmp_path / "none", embedder=embedder)
+        run_bakeoff(project, EvalConfig(candidates=["rag"]), paths=paths(project, index=tmp_path / "none"),
+                    embedder=embedder)
     with pytest.raises(UsageError, match="No run named"):
         run_bakeoff(project, EvalConfig(candidates=["lora:missing"]), embedder=embedder)
     with pytest.raises(UsageError, match="No evaluation set"):

@@ -5,6 +5,8 @@
 - rag: the base model answering from passages retrieved from the project's index (citations stripped to score).
 - lora:NAME: the base model plus the adapter of runs/NAME, given the conversation it was trained on.
 - rag+lora:NAME: the adapter answering from retrieved passages.
+- prompt@NAME: an OpenAI-compatible endpoint's model given the project's saved few-shot prompt, else zero-shot.
+- rag@NAME: the endpoint's model answering from the same retrieved passages the local rag candidate gets.
 """
 
 from __future__ import annotations
@@ -12,34 +14,51 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from curation.errors import DataError, TunewiseError, UsageError
 from curation.example import Example
 from curation.files import sha256_file
 from training.rag.manifest_schema import MANIFEST
 
+if TYPE_CHECKING:
+    from training.endpoints import Endpoint
+
 KINDS = ("zero-shot", "few-shot", "rag", "lora", "rag+lora")
+ENDPOINT_KINDS = ("prompt@", "rag@")  # written prompt@NAME / rag@NAME; NAME is one of the project's endpoints
 _CITATION = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 
 
 @dataclass(frozen=True)
 class Candidate:
-    """One way of answering: a kind, and for lora kinds the run whose adapter is used."""
+    """One way of answering: a kind, for lora kinds the run whose adapter is used, for endpoint kinds the endpoint.
+
+    `few_shot` says whether a prompt@ candidate gets the project's few-shot prompt (else it is zero-shot).
+    """
 
     name: str
     kind: str
     adapter: Path | None = None
+    endpoint: Endpoint | None = None
+    few_shot: bool = False
 
     @property
     def uses_rag(self) -> bool:
-        return self.kind in ("rag", "rag+lora")
+        return self.kind in ("rag", "rag+lora", "rag@")
 
     @property
     def uses_prompt(self) -> bool:
-        return self.kind == "few-shot"
+        return self.kind == "few-shot" or (self.kind == "prompt@" and self.few_shot)
 
     def describe(self) -> str:
         """The candidate in words, for tables."""
+        if self.endpoint is not None:
+            model = f"{self.endpoint.model} at endpoint {self.endpoint.name}"
+            if self.kind == "rag@":
+                return f"{model} answering from the same retrieved passages as rag"
+            if self.few_shot:
+                return f"{model} with the project's few-shot prompt"
+            return f"{model}, zero-shot (the project has no saved few-shot prompt)"
         return {
             "zero-shot": "base model, the example's own instructions",
             "few-shot": "base model with the few-shot prompt",
@@ -56,9 +75,19 @@ def adapter_runs(project: Path) -> list[str]:
     return [r.name for r in list_runs(project) if r.status != "damaged" and has_adapter(runs_root(project) / r.name)]
 
 
-def available(project: Path, index_dir: Path | None) -> list[Candidate]:
+def endpoint_candidates(endpoints: list[Endpoint], has_index: bool, has_prompt: bool) -> list[Candidate]:
+    """prompt@NAME for every endpoint, and rag@NAME too when there is an index."""
+    found = [Candidate(f"prompt@{e.name}", "prompt@", endpoint=e, few_shot=has_prompt) for e in endpoints]
+    if has_index:
+        found += [Candidate(f"rag@{e.name}", "rag@", endpoint=e) for e in endpoints]
+    return found
+
+
+def available(project: Path, index_dir: Path | None, endpoints: list[Endpoint] | None = None,
+              has_prompt: bool = False) -> list[Candidate]:
     """Every candidate the project can run now: zero-shot, few-shot, rag if an index exists, each finished run,
-    and with an index, the active (else newest) run answering from retrieved passages (rag+lora)."""
+    with an index the active (else newest) run answering from retrieved passages (rag+lora), and prompt@/rag@
+    for each configured endpoint (`has_prompt`: the project has a saved few-shot prompt for prompt@)."""
     from training.runs import active_run, runs_root
 
     found = [Candidate("zero-shot", "zero-shot"), Candidate("few-shot", "few-shot")]
@@ -74,25 +103,48 @@ def available(project: Path, index_dir: Path | None) -> list[Candidate]:
             active = None
         chosen = active if active in names else names[-1]
         found.append(Candidate(f"rag+lora:{chosen}", "rag+lora", runs_root(project) / chosen))
-    return found
+    return found + endpoint_candidates(endpoints or [], has_index, has_prompt)
 
 
-def parse_candidates(names: list[str], project: Path, index_dir: Path | None) -> list[Candidate]:
-    """Candidates from names like zero-shot, few-shot, rag, lora:NAME, rag+lora:NAME, lora (every run), all."""
+def _endpoint_candidate(name: str, endpoints: list[Endpoint], index_dir: Path | None, has_prompt: bool) -> Candidate:
+    """prompt@NAME or rag@NAME, naming a configured endpoint (UsageError otherwise)."""
+    kind, _, endpoint_name = name.partition("@")
+    if kind not in ("prompt", "rag") or not endpoint_name:
+        raise UsageError(f"Unknown candidate {name!r}.", "Endpoint candidates are prompt@NAME or rag@NAME.")
+    known = {e.name: e for e in endpoints}
+    if endpoint_name not in known:
+        listed = ", ".join(known) if known else "none is configured"
+        raise UsageError(f"No endpoint named {endpoint_name!r} for {name!r} (configured: {listed}).",
+                         "Add it with `tunewise endpoints add`, or check the name with `tunewise endpoints list`.")
+    if kind == "rag" and (index_dir is None or not (index_dir / MANIFEST).is_file()):
+        raise UsageError(f"{name} needs a RAG index, and there is none at {index_dir}.",
+                         f"Build one: tunewise rag build DOCS --index {index_dir}")
+    return Candidate(name, f"{kind}@", endpoint=known[endpoint_name], few_shot=kind == "prompt" and has_prompt)
+
+
+def parse_candidates(names: list[str], project: Path, index_dir: Path | None, endpoints: list[Endpoint] | None = None,
+                     has_prompt: bool = False) -> list[Candidate]:
+    """Candidates from names like zero-shot, few-shot, rag, lora:NAME, rag+lora:NAME, lora (every run),
+    prompt@ENDPOINT, rag@ENDPOINT, all (every endpoint's too)."""
     from training.runs import find_run, has_adapter, runs_root
 
+    endpoints = endpoints or []
     out: list[Candidate] = []
     for raw in names:
         name = raw.strip()
         if not name:
             continue
         if name == "all":
-            out += available(project, index_dir)
+            out += available(project, index_dir, endpoints, has_prompt)
+            continue
+        if "@" in name:
+            out.append(_endpoint_candidate(name, endpoints, index_dir, has_prompt))
             continue
         kind, _, run = name.partition(":")
         if kind not in KINDS:
             raise UsageError(f"Unknown candidate {name!r}.",
-                             "Use zero-shot, few-shot, rag, lora, lora:RUN, rag+lora:RUN or all.")
+                             "Use zero-shot, few-shot, rag, lora, lora:RUN, rag+lora:RUN, prompt@ENDPOINT, "
+                             "rag@ENDPOINT or all.")
         if kind in ("lora", "rag+lora") and not run:
             runs = adapter_runs(project)
             if not runs:

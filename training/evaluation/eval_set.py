@@ -1,5 +1,8 @@
-"""The evaluation set of a bake-off: where a project's split lives, loading its examples, and its fingerprint,
+"""The evaluation set of a bake-off: the paths a bake-off is given, loading its examples, and its fingerprint,
 which tells whether a saved bake-off still scores the same examples (stale otherwise).
+
+Which folder of a project holds the current split is the project layer's decision (advisor.project.layout); it
+passes the folders in as BakeoffPaths.
 
 Below both the harness (which runs bake-offs) and the results (which load them): no model, no torch.
 """
@@ -10,7 +13,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from curation.errors import DataError, UsageError
 from curation.example import Example
@@ -20,6 +23,18 @@ from training.evaluation.candidates import reply_context
 
 if TYPE_CHECKING:
     from training.evaluation.results import Bakeoff
+
+
+@dataclass(frozen=True)
+class BakeoffPaths:
+    """Where a bake-off reads and writes, given by the caller (the project layer takes them from its layout)."""
+
+    split: Path | None  # the folder holding eval.jsonl and train.jsonl; None before curation
+    evals: Path  # bake-off folders <stamp>/ and the generation cache cache/ go here
+    prompt: Path | None = None  # the saved few-shot prompt (messages JSON); None or missing: built from train
+    index: Path | None = None  # the RAG index folder (rag, rag+lora and rag@ candidates)
+    answers: Path | None = None  # interview answers, used when a few-shot prompt is built here
+    endpoints: tuple[Any, ...] = ()  # training.endpoints.Endpoint: each gives prompt@NAME and rag@NAME candidates
 
 
 @dataclass
@@ -51,23 +66,14 @@ def group_references(examples: list[Example]) -> tuple[list[Example], list[list[
     return [g[0] for g in groups.values()], [g[1] for g in groups.values()]
 
 
-def split_folder(project: Path) -> Path | None:
-    """Where a project's split lives: export/ (curator marks applied), curated/, or the folder itself."""
-    for folder in (project / "export", project / "curated", project):
-        if (folder / EVAL).is_file():
-            return folder
-    return None
-
-
 def read_split(path: Path) -> list[Example]:
     """The examples of a split file tunewise wrote, each checked (DataError naming the file and record)."""
     return read_examples(path, "evaluation split", f"Re-run `tunewise curate DATA --out {path.parent}` to rewrite it.")
 
 
-def load_eval_data(project: str | Path, data: str | Path | None = None) -> EvalData:
-    """The project's curated eval split (or `data`, any file tunewise curate reads) plus its train split."""
-    project = Path(project)
-    folder = split_folder(project) if project.is_dir() else None
+def load_eval_data(split: str | Path | None, data: str | Path | None = None) -> EvalData:
+    """The eval examples of a split folder (or of `data`, any file tunewise curate reads) plus its train split."""
+    folder = Path(split) if split is not None and Path(split).is_dir() else None
     train = read_split(folder / TRAIN) if folder is not None and (folder / TRAIN).is_file() else []
     if data is not None:
         from curation.load import load_files
@@ -77,9 +83,10 @@ def load_eval_data(project: str | Path, data: str | Path | None = None) -> EvalD
             raise DataError(f"{len(loaded.problems)} problem(s) in {data}, e.g. {loaded.problems[0].format()}",
                             f"Run `tunewise curate {data} --out DIR` to see them all, or fix the file.")
         return EvalData(loaded.examples, train, str(data))
-    if folder is None:
-        raise UsageError(f"No evaluation set in {project} (looked for export/, curated/ and {EVAL}).",
-                         f"Curate first (`tunewise curate DATA --out {project / 'curated'}`), or pass --data EVAL.jsonl.")
+    if folder is None or not (folder / EVAL).is_file():
+        where = f" in {folder}" if folder is not None else ""
+        raise UsageError(f"No evaluation set{where}: there is no curated split with {EVAL} yet.",
+                         "Curate first (`tunewise curate DATA --out PROJECT/curated`), or pass --data EVAL.jsonl.")
     examples = read_split(folder / EVAL)
     if not examples:
         raise DataError(f"{folder / EVAL} holds no examples.",

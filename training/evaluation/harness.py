@@ -1,8 +1,9 @@
 """The bake-off: every candidate answers the same held-out examples with the same decoding, and is scored.
 
 Steps: read the eval set → pick candidates and metrics → build each candidate's conversations (few-shot prompt,
-retrieved passages) → generate what the cache lacks, batched, one model load per adapter → score → bootstrap
-intervals and paired comparisons → write evals/<stamp>/ (outputs.jsonl, summary.json, summary.md) atomically.
+retrieved passages) → generate what the cache lacks (endpoints through their API, local models batched, one model
+load per adapter) → measure tokens, cost and latency → score → bootstrap intervals and paired comparisons → write
+<evals>/<stamp>/ (outputs.jsonl, summary.json, summary.md) atomically. Where things are comes in as BakeoffPaths.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from curation.errors import CancelledError, UsageError
 from curation.example import Example
 from curation.files import staged_folder, write_jsonl_atomic, write_text_atomic
 from curation.jsonl import read_jsonl
-from training.evaluation.cache import GenerationCache, generation_key
+from training.evaluation.cache import GenerationCache, endpoint_model_id, generation_key
 from training.evaluation.candidates import (
     Candidate,
     adapter_fingerprint,
@@ -32,16 +33,17 @@ from training.evaluation.candidates import (
     strip_citations,
 )
 from training.evaluation.config import EvalConfig, MetricPlan, choose_metrics
-from training.evaluation.eval_set import (  # noqa: F401  (split_folder: re-exported for advisor/tui/screens/evaluate.py)
+from training.evaluation.endpoint_outputs import generate_endpoint
+from training.evaluation.eval_set import (
+    BakeoffPaths,
     EvalData,
     fingerprint,
     group_references,
     load_eval_data,
-    split_folder,
 )
+from training.evaluation.measures import count_tokens, endpoint_measures, local_measures
 from training.evaluation.metrics import bootstrap_ci, paired_difference
 from training.evaluation.results import (
-    EVALS_DIR,
     MARKDOWN_FILE,
     OUTPUTS_FILE,
     SUMMARY_FILE,
@@ -89,43 +91,75 @@ class _Models:
         return load_model_tokenizer(self.model)[0]
 
 
-def _few_shot_prompt(project: Path, data: EvalData, config: EvalConfig, embedder, progress, cancel) -> tuple[list[dict], str]:
-    """The project's saved prompt (prompt/messages.json), else one built now from the train split."""
-    from training.prompting import MESSAGES_FILE, PromptConfig, build_prompt, load_prompt
+def _few_shot_prompt(paths: BakeoffPaths, data: EvalData, config: EvalConfig, embedder, progress,
+                     cancel) -> tuple[list[dict], str]:
+    """The project's saved prompt (paths.prompt), else one built now from the train split."""
+    from training.prompting import PromptConfig, build_prompt, load_prompt
 
-    saved = project / "prompt" / MESSAGES_FILE
-    if saved.is_file():
-        return load_prompt(saved), str(saved)
+    if paths.prompt is not None and paths.prompt.is_file():
+        return load_prompt(paths.prompt), str(paths.prompt)
     if not data.train:
-        raise UsageError("The few-shot candidate needs a prompt, and there is neither prompt/messages.json nor a train split.",
-                         f"Build one: tunewise prompt build DATA --out {project / 'prompt'}")
-    answers = project / "answers.yaml"
+        raise UsageError("The few-shot candidate needs a prompt, and there is neither a saved prompt nor a train split.",
+                         "Build one with `tunewise prompt build`, or curate data with a train split.")
+    answers = paths.answers if paths.answers is not None and paths.answers.is_file() else None
     prompt_config = PromptConfig(examples=config.few_shot_examples, token_budget=config.prompt_budget,
-                                 answers=str(answers) if answers.is_file() else None, model=config.model)
+                                 answers=str(answers) if answers else None, model=config.model)
     prompt = build_prompt(data.train, prompt_config, embedder=embedder, progress=progress, cancel=cancel)
     return prompt.messages, f"built from {len(data.train)} train examples ({len(prompt.examples)} shown)"
 
 
 def _conversations(cand: Candidate, examples: list[Example], prompt: list[dict] | None, hits, tokenizer,
                    config: EvalConfig) -> list[list[dict]]:
-    if cand.kind in ("zero-shot", "lora"):
-        return [reply_context(e) for e in examples]
-    if cand.kind == "few-shot":
+    if cand.uses_rag:
+        return [rag_conversation(e, h, tokenizer, config.rag_context_tokens) for e, h in zip(examples, hits)]
+    if cand.uses_prompt:
         return [few_shot_conversation(prompt, e) for e in examples]
-    return [rag_conversation(e, h, tokenizer, config.rag_context_tokens) for e, h in zip(examples, hits)]
+    return [reply_context(e) for e in examples]  # zero-shot, lora, prompt@ without a saved prompt
+
+
+def _generate_local(cand: Candidate, conversations: list[list[dict]], keys: list[str], cache: GenerationCache,
+                    models: _Models, config: EvalConfig, progress: Progress | None,
+                    cancel: threading.Event | None) -> int:
+    """Generate what the cache lacks in chunks, caching each chunk with its per-request latency; how many."""
+    missing = [i for i, k in enumerate(keys) if cache.get(k) is None]
+    stage = f"generate {cand.name}"
+    if progress:
+        progress(stage, len(keys) - len(missing), len(keys))
+    for start in range(0, len(missing), CHUNK):
+        batch = missing[start:start + CHUNK]
+        done = len(keys) - len(missing) + start
+        try:
+            _check_cancel(cancel)
+            generator = models.generator(cand.adapter)
+            t0 = time.perf_counter()
+            replies = generator.chat([conversations[i] for i in batch], max_new_tokens=config.max_new_tokens,
+                                     cancel=cancel, progress=_offset(progress, stage, done, len(keys)))
+            each = (time.perf_counter() - t0) / len(batch)
+        except CancelledError:  # between chunks or within a reply: what is cached stays
+            raise CancelledError(f"Evaluation cancelled; {len(cache.outputs)} outputs are cached and a re-run "
+                                 "continues from them.") from None
+        cache.put({keys[i]: reply for i, reply in zip(batch, replies)},
+                  {keys[i]: {"latency_s": round(each, 6)} for i in batch})
+        if progress:
+            progress(stage, done + len(batch), len(keys))
+    return len(missing)
 
 
 def run_bakeoff(
     project: str | Path,
-    config: EvalConfig | None = None,
+    config: EvalConfig | None,
+    paths: BakeoffPaths,
     data: str | Path | None = None,
     out_dir: str | Path | None = None,
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
     embedder=None,
-    index_dir: str | Path | None = None,
 ) -> Bakeoff:
-    """Run every candidate on the project's eval set, score them and write evals/<stamp>/; returns the summary."""
+    """Run every candidate on the eval set, score them and write a bake-off folder under paths.evals; the summary.
+
+    `paths` says where the split, the saved prompt, the index, the evals folder are and which endpoints exist (the
+    project layer passes them from its layout); `project` is the folder whose runs/ hold the LoRA adapters.
+    """
     from training.model import model_source
 
     config = config or EvalConfig()
@@ -134,12 +168,12 @@ def run_bakeoff(
             and not (Path(out_dir) / SUMMARY_FILE).is_file():
         raise UsageError(f"{out_dir} exists and is not a bake-off folder.", "Pass a new or empty folder for --out.")
     started = time.perf_counter()
-    eval_data = load_eval_data(project, data)
+    eval_data = load_eval_data(paths.split, data)
     examples, references = group_references(eval_data.examples)
     if config.limit:
         examples, references = examples[: config.limit], references[: config.limit]
-    index_path = Path(index_dir) if index_dir else project / "index"
-    candidates = parse_candidates(config.candidates or ["all"], project, index_path)
+    has_prompt = paths.prompt is not None and paths.prompt.is_file()
+    candidates = parse_candidates(config.candidates or ["all"], project, paths.index, list(paths.endpoints), has_prompt)
     plan = choose_metrics([r for refs in references for r in refs], config)
     several = sum(len(refs) > 1 for refs in references)
     if several:
@@ -157,50 +191,49 @@ def run_bakeoff(
     models = _Models(config.model, config.batch_size, progress)
     prompt, prompt_source = (None, None)
     if any(c.uses_prompt for c in candidates):
-        prompt, prompt_source = _few_shot_prompt(project, eval_data, config, embedder, progress, cancel)
+        prompt, prompt_source = _few_shot_prompt(paths, eval_data, config, embedder, progress, cancel)
     hits = None
     if any(c.uses_rag for c in candidates):
         from training.rag.index import load_rag_index
         from training.rag.retrieve import RetrieveConfig, search
 
-        index = load_rag_index(index_path, embedder.name)
+        index = load_rag_index(paths.index, embedder.name)
         hits = search(index, [last_user(e) for e in examples], RetrieveConfig(k=config.rag_k, mode=config.rag_mode),
                       embedder, progress=(lambda d, t: progress("search", d, t)) if progress else None, cancel=cancel)
 
-    cache = GenerationCache(project / EVALS_DIR / "cache" / CACHE_FILE)
+    cache = GenerationCache(paths.evals / "cache" / CACHE_FILE)
     model_fp = _model_fingerprint(model_source(config.model))
     decoding = {"max_new_tokens": config.max_new_tokens, "temperature": 0.0, "greedy": True}
+    tokenizer = models.tokenizer()  # counts local tokens, fits retrieved passages (the same ones for rag@)
     outputs: dict[str, list[str]] = {}
     results: list[CandidateResult] = []
-    # Base-model candidates first, then one adapter at a time: each model is loaded once.
-    for cand in sorted(candidates, key=lambda c: c.adapter is not None):
+    # Endpoints first (a refused key or a wrong URL shows at once), then the base model's candidates, then one
+    # adapter at a time: each model is loaded once.
+    for cand in sorted(candidates, key=lambda c: (c.endpoint is None, c.adapter is not None)):
         t0 = time.perf_counter()
-        tokenizer = models.tokenizer() if cand.uses_rag else None
         conversations = _conversations(cand, examples, prompt, hits, tokenizer, config)
-        adapter_fp = adapter_fingerprint(cand.adapter) if cand.adapter else None
-        keys = [generation_key(model_fp, adapter_fp, decoding, c) for c in conversations]
-        missing = [i for i, k in enumerate(keys) if cache.get(k) is None]
-        stage = f"generate {cand.name}"
-        if progress:
-            progress(stage, len(keys) - len(missing), len(keys))
-        for start in range(0, len(missing), CHUNK):
-            batch = missing[start:start + CHUNK]
-            done = len(keys) - len(missing) + start
-            try:
-                _check_cancel(cancel)
-                generator = models.generator(cand.adapter)
-                replies = generator.chat([conversations[i] for i in batch], max_new_tokens=config.max_new_tokens,
-                                         cancel=cancel, progress=_offset(progress, stage, done, len(keys)))
-            except CancelledError:  # between chunks or within a reply: what is cached stays
-                raise CancelledError(f"Evaluation cancelled; {len(cache.outputs)} outputs are cached and a re-run "
-                                     "continues from them.") from None
-            cache.put({keys[i]: reply for i, reply in zip(batch, replies)})
-            if progress:
-                progress(stage, done + len(batch), len(keys))
-        texts = [cache.get(k) or "" for k in keys]
+        if cand.endpoint is not None:
+            endpoint = cand.endpoint
+            keys = [generation_key(endpoint_model_id(endpoint.base_url, endpoint.model), None, decoding, c)
+                    for c in conversations]
+            outcome = generate_endpoint(cand.name, endpoint, conversations, keys, cache, config.max_new_tokens,
+                                        progress, cancel)
+            texts = [cache.get(k) or "" for k in keys]
+            measures = endpoint_measures([cache.meta.get(k) for k in keys], outcome.failures, endpoint)
+            generated, cached = outcome.generated, outcome.cached
+            where = {"name": endpoint.name, "base_url": endpoint.base_url, "model": endpoint.model}
+        else:
+            adapter_fp = adapter_fingerprint(cand.adapter) if cand.adapter else None
+            keys = [generation_key(model_fp, adapter_fp, decoding, c) for c in conversations]
+            generated = _generate_local(cand, conversations, keys, cache, models, config, progress, cancel)
+            cached = len(keys) - generated
+            texts = [cache.get(k) or "" for k in keys]
+            tokens_in, tokens_out = count_tokens(tokenizer, conversations, texts)
+            measures = local_measures(tokens_in, tokens_out, [(cache.meta.get(k) or {}).get("latency_s") for k in keys])
+            where = None
         outputs[cand.name] = [strip_citations(t) for t in texts] if cand.uses_rag else texts
-        results.append(CandidateResult(cand.name, cand.kind, cand.describe(), {}, len(missing),
-                                       len(keys) - len(missing), time.perf_counter() - t0))
+        results.append(CandidateResult(cand.name, cand.kind, cand.describe(), {}, generated, cached,
+                                       time.perf_counter() - t0, measures, where))
     models.current = None
 
     scores = score_outputs(outputs, references, plan, embedder, progress)
@@ -214,8 +247,8 @@ def run_bakeoff(
         for n, a in enumerate(results) for b in results[n + 1:]
     ]
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H-%M-%SZ")
-    target = Path(out_dir) if out_dir else project / EVALS_DIR / stamp
-    settings = asdict(config) | {"prompt": prompt_source, "index": str(index_path) if hits is not None else None,
+    target = Path(out_dir) if out_dir else paths.evals / stamp
+    settings = asdict(config) | {"prompt": prompt_source, "index": str(paths.index) if hits is not None else None,
                                  "model_source": model_source(config.model)}
     bakeoff = Bakeoff(
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"), folder=str(target),

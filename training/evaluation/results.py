@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from curation.errors import DataError, TunewiseError
+from training.evaluation.measures import COST_RULE, Measures
 from training.evaluation.metrics import METRICS, Interval
 
 SUMMARY_FILE, OUTPUTS_FILE, MARKDOWN_FILE = "summary.json", "outputs.jsonl", "summary.md"
@@ -20,7 +21,9 @@ EVALS_DIR = "evals"
 
 @dataclass
 class CandidateResult:
-    """One candidate's mean score (with a bootstrap interval) on each metric, and how its outputs were made."""
+    """One candidate's mean score (with a bootstrap interval) on each metric, how its outputs were made, and what
+    they cost (tokens, price, latency, failures). `endpoint` names the endpoint of prompt@/rag@ candidates
+    (name, base_url, model; never a key)."""
 
     name: str
     kind: str
@@ -29,17 +32,26 @@ class CandidateResult:
     generated: int = 0
     cached: int = 0
     seconds: float = 0.0
+    measures: Measures | None = None
+    endpoint: dict[str, str] | None = None
+
+    @property
+    def cost_per_1000(self) -> float | None:
+        """USD per 1,000 requests at a dated price; None for local candidates (and endpoints without a price)."""
+        return self.measures.cost_per_1000 if self.measures else None
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "kind": self.kind, "description": self.description,
                 "scores": {m: i.to_dict() for m, i in self.scores.items()}, "generated": self.generated,
-                "cached": self.cached, "seconds": round(self.seconds, 1)}
+                "cached": self.cached, "seconds": round(self.seconds, 1),
+                "measures": self.measures.to_dict() if self.measures else None, "endpoint": self.endpoint}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CandidateResult:
         return cls(data["name"], data["kind"], data.get("description", ""),
                    {m: Interval(**i) for m, i in data["scores"].items()}, data.get("generated", 0),
-                   data.get("cached", 0), data.get("seconds", 0.0))
+                   data.get("cached", 0), data.get("seconds", 0.0), Measures.from_dict(data.get("measures")),
+                   data.get("endpoint") if isinstance(data.get("endpoint"), dict) else None)
 
 
 @dataclass
@@ -105,14 +117,35 @@ class Bakeoff:
             return None
         return ranked[1], self.difference(ranked[0].name, ranked[1].name)
 
+    def cheapest(self) -> tuple[CandidateResult, Interval | None] | None:
+        """The cheapest priced candidate not clearly worse than the best, and its paired difference to the best.
+
+        Not clearly worse: the paired interval of (candidate - best) on the primary metric includes 0 or favours
+        it. Candidates without a price are compared on quality only (never chosen here). None when no candidate
+        that qualifies has a price.
+        """
+        best = self.winner
+        fine = []
+        for c in self.candidates:
+            if c.cost_per_1000 is None:
+                continue
+            diff = None if c.name == best.name else self.difference(c.name, best.name)
+            if c.name == best.name or (diff is not None and diff.high >= 0):
+                fine.append((c, diff))
+        return min(fine, key=lambda pair: pair[0].cost_per_1000) if fine else None
+
     def to_dict(self) -> dict[str, Any]:
         margin = self.margin()
+        cheapest = self.cheapest()
         return {
             "created": self.created, "folder": self.folder, "eval_source": self.eval_source,
             "eval_fingerprint": self.eval_fingerprint, "examples": self.examples, "primary": self.primary,
             "metrics": self.metrics, "metric_reasons": self.metric_reasons,
             "winner": self.winner.name, "runner_up": margin[0].name if margin else None,
             "margin": margin[1].to_dict() if margin and margin[1] else None,
+            "cheapest": cheapest[0].name if cheapest else None,
+            "cheapest_margin": cheapest[1].to_dict() if cheapest and cheapest[1] else None,
+            "cost_rule": COST_RULE,
             "candidates": [c.to_dict() for c in self.candidates],
             "comparisons": [c.to_dict() for c in self.comparisons], "settings": self.settings,
             "seconds": round(self.seconds, 1),
@@ -137,6 +170,11 @@ _NUMBER = {"type": "number"}
 _INTERVAL = {"type": "object", "required": ["mean", "low", "high"], "additionalProperties": False,
              "properties": {"mean": _NUMBER, "low": _NUMBER, "high": _NUMBER}}
 _STRINGS = {"type": "array", "items": {"type": "string"}}
+_MAYBE_NUMBER = {"type": ["number", "null"]}
+_MEASURES = {"type": ["object", "null"], "required": ["requests"], "properties": {
+    "requests": {"type": "integer", "minimum": 0}, "failures": {"type": "integer", "minimum": 0},
+    "tokens_in_mean": _MAYBE_NUMBER, "tokens_out_mean": _MAYBE_NUMBER, "cost_per_1000": _MAYBE_NUMBER,
+    "latency_p50_s": _MAYBE_NUMBER, "latency_p95_s": _MAYBE_NUMBER}}
 #: summary.json as Bakeoff.to_dict writes it: everything from_dict and the reports read.
 SUMMARY_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -152,7 +190,8 @@ SUMMARY_SCHEMA: dict[str, Any] = {
             "properties": {"name": {"type": "string"}, "kind": {"type": "string"}, "description": {"type": "string"},
                            "scores": {"type": "object", "additionalProperties": _INTERVAL},
                            "generated": {"type": "integer", "minimum": 0}, "cached": {"type": "integer", "minimum": 0},
-                           "seconds": _NUMBER}}},
+                           "seconds": _NUMBER, "measures": _MEASURES,
+                           "endpoint": {"type": ["object", "null"]}}}},
         "comparisons": {"type": "array", "items": {
             "type": "object", "required": ["a", "b", "difference"],
             "properties": {"a": {"type": "string"}, "b": {"type": "string"}, "difference": _INTERVAL}}},
