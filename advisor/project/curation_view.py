@@ -22,6 +22,7 @@ class DuplicatePair:
     similarity: float
     reason: str  # exact_duplicate | near_duplicate | possible_duplicate
     default: str  # remove (curation removed it) | keep (flagged for review, still in the clean set)
+    rule: str = ""  # which rule decided, e.g. "same SQL after normalising" (curation.pair_rules); "" from older runs
 
 
 @dataclass
@@ -53,9 +54,10 @@ class CurationView:
 
     def duplicates(self) -> list[DuplicatePair]:
         """Removed duplicates, then possible duplicates left for review, each with its twin."""
-        pairs = [DuplicatePair(r["id"], r["duplicate_of"], float(r["similarity"]), r["reason"], "remove") for r in self.removed]
+        pairs = [DuplicatePair(r["id"], r["duplicate_of"], float(r["similarity"]), r["reason"], "remove",
+                               str(r.get("rule") or "")) for r in self.removed]
         pairs += [
-            DuplicatePair(f["id"], f["with"][0], float(f["similarity"]), "possible_duplicate", "keep")
+            DuplicatePair(f["id"], f["with"][0], float(f["similarity"]), "possible_duplicate", "keep", str(f.get("rule") or ""))
             for f in self.flags if f["kind"] == "possible_duplicate" and f.get("with")
         ]
         return pairs

@@ -33,6 +33,9 @@ def conflict_detail(group: int, members: list[str], records: dict[str, dict[str,
         pairs = zip(flag.get("with", []), flag.get("input_similarity", []), flag.get("output_similarity", []))
         for other, question, reply in pairs:
             text.append(f"\n  vs {other}: question similarity {question:.2f}, reply similarity {reply:.2f}", style="dim")
+        if flag.get("rule"):
+            text.append("\n  rule: ", style="dim")
+            text.append(str(flag["rule"]), style="dim")
     return text
 
 

@@ -43,6 +43,7 @@ class DuplicateReview(Vertical):
         table.add_column("twin", key="twin")
         table.add_column("sim.", key="similarity")
         table.add_column("kind", key="reason")
+        table.add_column("why", key="rule")
         yield table
         with Horizontal(id="dup-pair"):
             with VerticalScroll(classes="pane"):
@@ -57,7 +58,8 @@ class DuplicateReview(Vertical):
         row = table.cursor_row
         table.clear()
         for n, pair in enumerate(pairs):
-            table.add_row(self.labels.get(pair.subject, ""), pair.subject, pair.twin, f"{pair.similarity:.3f}", REASONS.get(pair.reason, pair.reason), key=str(n))
+            table.add_row(self.labels.get(pair.subject, ""), pair.subject, pair.twin, f"{pair.similarity:.3f}",
+                          REASONS.get(pair.reason, pair.reason), pair.rule, key=str(n))
         if pairs:
             table.move_cursor(row=min(max(row, 0), len(pairs) - 1))
             self._show_pair(table.cursor_row)
