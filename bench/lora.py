@@ -87,7 +87,9 @@ def measure_tunewise(args: argparse.Namespace, work: Path, precision: str = "aut
             "useful_tokens_per_s": m["train_tokens_seen"] / m["train_runtime_s"], "padding_waste": m["padding_waste"],
             "loss_tokens": result.data["trained_tokens"], "all_tokens": result.data["tokens"], "steps": m["steps"],
             "final_train_loss": m["train_loss"], "run_dir": str(run_dir), "peak_accelerator_mb": _peak_accelerator_mb(),
-            "precision": runs_precision(run_dir)}
+            "precision": runs_precision(run_dir),
+            # the estimate finetune() checked before training, against the peak it measured (target: within 20%)
+            "memory_estimate_gb": m.get("memory_estimate_gb"), "peak_memory_gb": m.get("peak_memory_gb")}
 
 
 def runs_precision(run_dir: Path) -> str:
@@ -302,9 +304,17 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1, help="alternate baseline / tunewise runs this many times")
     parser.add_argument("--skip-quality", action="store_true", help="throughput only")
     parser.add_argument("--out", type=Path, help="also write every number as JSON")
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
+                        help="cuda: train on the GPU (refuses clearly where none is usable); cpu: the default")
     parser.add_argument("--_measure", choices=list(MEASUREMENTS), help=argparse.SUPPRESS)
     parser.add_argument("--_work", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            sys.exit("bench/lora.py --device cuda: no CUDA GPU is usable here (torch.cuda.is_available() is False). "
+                     "Run it on a GPU machine with a CUDA build of torch, or drop --device.")
     if args._measure:
         result = MEASUREMENTS[args._measure](args, args._work)
         (args._work / f"{args._measure}.json").write_text(json.dumps(result))

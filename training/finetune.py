@@ -27,7 +27,7 @@ from curation.jsonl import read_examples
 from curation.split_files import EVAL, SETTINGS, TRAIN
 from training import runs
 from training.chat_data import ChatCollator, kept_logits_loss, tokenize_examples
-from training.lora_config import LoraSettings, detect_target_modules
+from training.lora_config import LoraSettings, detect_target_modules, peft_targets
 from training.model import quiet_deprecations
 
 Progress = Callable[[str, int, int], None]
@@ -145,6 +145,11 @@ class TokenCounter:
             self.tokens += ids.numel()  # packed rows hold no padding
 
 
+def is_main_process() -> bool:
+    """Whether this process writes the run's files: the only one, or rank 0 under `accelerate launch` / torchrun."""
+    return int(os.environ.get("RANK", "0") or 0) == 0
+
+
 def _callbacks(metrics_path: Path, counter: TokenCounter, progress: Progress | None, on_log: OnLog | None,
                cancel: threading.Event | None):
     """The TrainerCallback that writes metrics.jsonl, reports progress and turns `cancel` into checkpoint + stop."""
@@ -208,6 +213,9 @@ def _callbacks(metrics_path: Path, counter: TokenCounter, progress: Progress | N
                 row |= {"kind": "summary", "train_loss": logs.get("train_loss"), "train_runtime_s": logs["train_runtime"]}
             else:
                 return
+            if not state.is_world_process_zero:  # every process logs; one writes
+                self.check_cancel(control)
+                return
             with metrics_path.open("a", encoding="utf-8") as handle:
                 handle.write(json.dumps(row) + "\n")
             if on_log:
@@ -230,6 +238,7 @@ def _training_args(settings: LoraSettings, run_dir: Path, has_eval: bool, device
     from training.model import resolve_precision
 
     early = has_eval and settings.early_stopping_patience > 0
+    report = resolve_report_to(settings.report_to)
     save_steps = settings.eval_steps if has_eval else (settings.save_steps or settings.eval_steps)
     return TrainingArguments(
         output_dir=str(run_dir / runs.CHECKPOINTS_DIR),
@@ -241,10 +250,28 @@ def _training_args(settings: LoraSettings, run_dir: Path, has_eval: bool, device
         save_strategy="steps", save_steps=save_steps, save_total_limit=settings.save_total_limit,
         load_best_model_at_end=early, metric_for_best_model="eval_loss" if early else None, greater_is_better=False if early else None,
         train_sampling_strategy="random" if settings.packing else "group_by_length",
-        seed=settings.seed, data_seed=settings.seed, report_to="none", disable_tqdm=True,
+        seed=settings.seed, data_seed=settings.seed, report_to=[r for r in report if r != "tensorboard"] or "none",
+        disable_tqdm=True, ddp_find_unused_parameters=False,
+        activation_checkpointing=settings.gradient_checkpointing,
+        activation_checkpointing_kwargs={"use_reentrant": False} if settings.gradient_checkpointing else None,
         remove_unused_columns=False, prediction_loss_only=True, dataloader_num_workers=0,
         use_cpu=device == "cpu", bf16=resolve_precision(settings.precision, device) == "bf16",
     )
+
+
+def resolve_report_to(report_to: str) -> list[str]:
+    """The trackers a run reports to (auto = tensorboard when installed); UsageError naming the package when one is missing."""
+    import importlib.util
+
+    packages = {"tensorboard": "tensorboard", "wandb": "wandb", "mlflow": "mlflow"}
+    if report_to == "auto":
+        return ["tensorboard"] if importlib.util.find_spec("tensorboard") else []
+    if report_to == "none":
+        return []
+    if importlib.util.find_spec(packages[report_to]) is None:
+        raise UsageError(f"--report-to {report_to} needs the {packages[report_to]} package, which is not installed.",
+                         f"pip install {packages[report_to]}, or pass --report-to none.")
+    return [report_to]
 
 
 def finetune(
@@ -264,14 +291,26 @@ def finetune(
     """
     from transformers import set_seed
 
-    from training.model import hub_id, load_model, model_label, resolve_precision
+    from training.model import (
+        check_assistant_masking,
+        hub_id,
+        limit_heap_growth,
+        load_model,
+        model_label,
+        resolve_precision,
+    )
 
     run_dir = Path(run_dir)
     runs.validate_run_name(run_dir.name)
-    checkpoint = _check_run_folder(run_dir, data, resume)
+    main = is_main_process()
+    resolve_report_to(settings.report_to)  # a missing tracker package is said before any model loads
+    # the main process checks the folder; the others only find the checkpoint (the main one may have written run.json already)
+    checkpoint = _check_run_folder(run_dir, data, resume) if main else runs.latest_checkpoint(run_dir) if resume else None
     if not data.train:
         raise DataError("The training set is empty.", "Curate more examples, or pass a data file with at least a few conversations.")
     notes: list[str] = []
+    progress = progress if main else None
+    on_log = on_log if main else None
 
     def warn(message: str) -> None:
         notes.append(message)
@@ -280,16 +319,20 @@ def finetune(
 
     # 1. model and data
     set_seed(settings.seed)
+    limit_heap_growth()
     shared = loaded is not None
     loaded = loaded or load_model(settings.model)
     if loaded.name != model_label(settings.model):
         raise UsageError(f"The loaded model is {loaded.name} but the settings name {model_label(settings.model)}.")
+    check_assistant_masking(loaded.tokenizer, loaded.name)
     train_set, eval_set, max_length = _tokenize(data, settings, loaded, warn, progress, cancel)
     model, targets = _with_lora(loaded.model, settings, copy_first=shared)
+    estimate = _check_memory(model, settings, train_set, loaded.device, max_length)
 
-    # 2. the run folder: settings, record, metrics (trimmed to the checkpoint when resuming)
+    # 2. the run folder (main process only): settings, record, metrics (trimmed to the checkpoint when resuming)
     run_dir.mkdir(parents=True, exist_ok=True)
-    runs.write_json(run_dir / runs.SETTINGS_FILE, settings.to_dict() | {"target_modules": targets})
+    write_json = runs.write_json if main else (lambda path, value: None)
+    write_json(run_dir / runs.SETTINGS_FILE, settings.to_dict() | {"target_modules": targets})
     data_info = {"source": data.source, "fingerprint": data.fingerprint(), "train_examples": len(train_set.items),
                  "eval_examples": len(eval_set.items), "skipped_too_long": len(train_set.too_long) + len(eval_set.too_long),
                  "skipped_no_target": len(train_set.no_target) + len(eval_set.no_target),
@@ -298,11 +341,12 @@ def finetune(
     record = runs.read_run(run_dir) if resume else {}
     record |= {"name": run_dir.name, "created": record.get("created") or runs.now_iso(), "status": "running",
                "model": model_label(settings.model), "device": loaded.device,
-               "precision": resolve_precision(settings.precision, loaded.device), "data": data_info}
-    runs.write_json(run_dir / runs.RUN_FILE, record)
-    if checkpoint is not None:
+               "precision": resolve_precision(settings.precision, loaded.device), "data": data_info,
+               "processes": int(os.environ.get("WORLD_SIZE", "1") or 1), "memory_estimate_gb": estimate.to_dict()}
+    write_json(run_dir / runs.RUN_FILE, record)
+    if main and checkpoint is not None:
         _trim_metrics(run_dir, int(checkpoint.name.split("-")[-1]))
-    else:
+    elif main:
         runs.write_text(run_dir / runs.METRICS_FILE, "")
 
     # 3. train with transformers' Trainer: eval before, every eval_steps and after (the best checkpoint when early stopping)
@@ -321,7 +365,7 @@ def finetune(
             callback.tag = {"final": True}
             final_eval = trainer.evaluate()["eval_loss"] if has_eval and not callback.interrupted else None
     except CancelledError:
-        runs.write_json(run_dir / runs.RUN_FILE, record | {"status": "interrupted", "updated": runs.now_iso()})
+        write_json(run_dir / runs.RUN_FILE, record | {"status": "interrupted", "updated": runs.now_iso()})
         raise
     except Exception as exc:
         if _is_oom(exc):
@@ -342,7 +386,10 @@ def finetune(
         "train_tokens_seen": counter.tokens,
         "padding_waste": round(1 - collator.real_tokens / collator.padded_tokens, 4) if collator.padded_tokens else 0.0,
         "train_runtime_s": round(output.metrics.get("train_runtime", 0.0), 1), "train_cpu_s": round(callback.train_cpu, 1),
+        "peak_memory_gb": peak_memory_gb(loaded.device), "memory_estimate_gb": estimate.to_dict()["total"],
     }
+    if not main:
+        return FinetuneResult(run_dir, status, metrics, data_info, notes)
     if status != "interrupted":
         _save_adapter(trainer.model, loaded.tokenizer, run_dir / runs.ADAPTER_DIR, settings.model, hub_id(settings.model))
     record |= {"status": status, "updated": runs.now_iso(), "metrics": metrics}
@@ -373,6 +420,35 @@ def _tokenize(data: TrainingData, settings: LoraSettings, loaded, warn: Callable
     return train_set, eval_set, max_length
 
 
+def _check_memory(model, settings: LoraSettings, train_set, device: str, max_length: int):
+    """The run's peak memory estimate (weights + LoRA + activations of its largest batch); ModelError if it cannot fit."""
+    from training.chat_data import IGNORE_INDEX
+    from training.memory_estimate import available_memory, check_fits, estimate_memory
+
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    frozen = sum(p.numel() for p in model.parameters() if not p.requires_grad)
+    size = next((p.element_size() for p in model.parameters() if not p.requires_grad), 4)
+    trained = [sum(1 for x in item["labels"] if x != IGNORE_INDEX) for item in train_set.items]
+    estimate = estimate_memory(model.config, frozen, trainable, train_set.lengths, trained, settings.batch_size,
+                               settings.packing, settings.gradient_checkpointing, size, device)
+    check_fits(estimate, available_memory(device), settings.batch_size, settings.grad_accum, max_length,
+               settings.gradient_checkpointing)
+    return estimate
+
+
+def peak_memory_gb(device: str) -> float:
+    """This process's peak memory so far in GiB: GPU memory allocated on CUDA, else resident memory."""
+    if device == "cuda":
+        import torch
+
+        return round(torch.cuda.max_memory_allocated() / 1024**3, 3)
+    import resource
+    import sys
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
+    return round(peak / (1024**3 if sys.platform == "darwin" else 1024**2), 3)
+
+
 def _with_lora(model, settings: LoraSettings, copy_first: bool):
     """The model wrapped with fresh LoRA layers (on a copy when the caller keeps using the base), and their targets."""
     import copy
@@ -381,7 +457,7 @@ def _with_lora(model, settings: LoraSettings, copy_first: bool):
 
     model = copy.deepcopy(model) if copy_first else model
     targets = settings.target_modules or detect_target_modules(model)
-    lora = LoraConfig(r=settings.rank, lora_alpha=settings.alpha, lora_dropout=settings.dropout, target_modules=targets,
+    lora = LoraConfig(r=settings.rank, lora_alpha=settings.alpha, lora_dropout=settings.dropout, target_modules=peft_targets(targets),
                       task_type="CAUSAL_LM", bias="none")
     try:
         with quiet_deprecations():
@@ -396,6 +472,11 @@ def _trainer(model, settings: LoraSettings, run_dir: Path, device: str, train_se
 
     has_eval = bool(eval_set.items)
     callbacks = [callback]
+    if "tensorboard" in resolve_report_to(settings.report_to) and is_main_process():  # logs in the run folder: tensorboard --logdir RUN/tensorboard
+        from torch.utils.tensorboard import SummaryWriter
+        from transformers.integrations import TensorBoardCallback
+
+        callbacks.append(TensorBoardCallback(SummaryWriter(log_dir=str(run_dir / runs.TENSORBOARD_DIR))))
     if has_eval and settings.early_stopping_patience > 0:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=settings.early_stopping_patience))
     trainer = Trainer(
@@ -413,7 +494,7 @@ def _save_adapter(model, tokenizer, adapter: Path, model_name: str | None, base_
 
     model.peft_config["default"].base_model_name_or_path = base_id  # so plain peft users know the base model
     with staged_folder(adapter) as tmp:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), quiet_deprecations():
             warnings.filterwarnings("ignore", message="Could not find a config file")  # offline: the hub id is not reachable
             model.save_pretrained(str(tmp), safe_serialization=True)
         tokenizer.save_pretrained(str(tmp))

@@ -29,6 +29,10 @@ TARGET_MODULES: dict[str, list[str]] = {
 }
 
 
+ALL_LINEAR = "all-linear"  # peft's name for every linear layer except the output head
+REPORT_TO = ("auto", "tensorboard", "wandb", "mlflow", "none")
+
+
 @dataclass
 class LoraSettings:
     """Everything that decides a LoRA run; saved as settings.json in the run folder so it can be reproduced."""
@@ -37,7 +41,8 @@ class LoraSettings:
     rank: int = field(default=8, metadata={"help": "LoRA rank r: size of the low-rank update"})
     alpha: int = field(default=16, metadata={"help": "LoRA alpha: the update is scaled by alpha / rank"})
     dropout: float = field(default=0.05, metadata={"help": "dropout on the LoRA input, 0 to 1"})
-    target_modules: list[str] | None = field(default=None, metadata={"help": "module names to adapt; None = the attention projections of the architecture"})
+    target_modules: list[str] | None = field(default=None, metadata={"help": "module names to adapt; None = the attention projections "
+                                                                          "of the architecture; [\"all-linear\"] = every linear layer but the output head"})
     learning_rate: float = field(default=2e-4, metadata={"help": "peak learning rate (linear decay after warmup)"})
     epochs: float = field(default=3.0, metadata={"help": "passes over the training set"})
     max_steps: int = field(default=0, metadata={"help": "stop after this many optimizer steps; 0 = run all epochs"})
@@ -56,6 +61,11 @@ class LoraSettings:
     weight_decay: float = field(default=0.0, metadata={"help": "AdamW weight decay on the LoRA weights"})
     save_total_limit: int = field(default=3, metadata={"help": "checkpoints kept (the best one is always kept)"})
     seed: int = field(default=0, metadata={"help": "seed for LoRA init, data order and dropout"})
+    gradient_checkpointing: bool = field(default=True, metadata={"help": "keep only each layer's input during the forward pass and "
+                                                                         "recompute the rest in backward: activations take a few "
+                                                                         "times less memory for about a third more compute"})
+    report_to: str = field(default="auto", metadata={"help": "tracking: tensorboard (logs in the run folder), wandb, mlflow or none; "
+                                                             "auto = tensorboard when it is installed, else none"})
 
     def __post_init__(self) -> None:
         for f in fields(self):  # settings.json is read back into this: a "8" or a list where 8 belongs is a message
@@ -85,8 +95,12 @@ class LoraSettings:
                 raise UsageError(f"LoRA setting {name}={getattr(self, name)!r} is invalid: it must be {expected}.")
         if self.precision not in ("auto", "bf16", "fp32"):
             raise UsageError(f"LoRA setting precision={self.precision!r} is invalid: it must be auto, bf16 or fp32.")
+        if self.report_to not in REPORT_TO:
+            raise UsageError(f"LoRA setting report_to={self.report_to!r} is invalid: it must be one of {', '.join(REPORT_TO)}.")
         if self.target_modules is not None and (not self.target_modules or not all(isinstance(m, str) and m for m in self.target_modules)):
             raise UsageError(f"LoRA setting target_modules={self.target_modules!r} is invalid: give module names like q_proj,v_proj.")
+        if self.target_modules and ALL_LINEAR in self.target_modules and len(self.target_modules) > 1:
+            raise UsageError(f"LoRA setting target_modules={self.target_modules!r} is invalid: {ALL_LINEAR} stands alone.")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict of every field."""
@@ -123,6 +137,11 @@ _TYPES = {
     "str | None": (lambda v: v is None or isinstance(v, str), "text or null"),
     "list[str] | None": (lambda v: v is None or isinstance(v, list), "a list of module names or null"),
 }
+
+
+def peft_targets(targets: list[str]) -> list[str] | str:
+    """What LoraConfig takes for these targets: peft's "all-linear" string, or the list of module names."""
+    return ALL_LINEAR if targets == [ALL_LINEAR] else targets
 
 
 def detect_target_modules(model) -> list[str]:

@@ -117,6 +117,43 @@ def check_chat_template(tokenizer, name: str) -> None:
         raise ModelError(f"The model {name} has no chat template.", _NO_TEMPLATE_HINT)
 
 
+def check_assistant_masking(tokenizer, name: str) -> None:
+    """Raise ModelError when the chat template does not render assistant turns so that only they can be trained."""
+    from training.chat_data import assistant_spans
+
+    probe = [{"role": "user", "content": "Ping?"}, {"role": "assistant", "content": "Pong."},
+             {"role": "user", "content": "Again?"}, {"role": "assistant", "content": "Pong again."}]
+    hint = ("Use the model's instruction-tuned (chat) variant, or put a chat template that renders each assistant message "
+            "verbatim and ends it with the eos token into the model folder (tokenizer_config.json or chat_template.jinja).")
+    try:
+        full, spans = assistant_spans(probe, tokenizer)
+    except ModelError:
+        raise ModelError(f"The chat template of {name} cannot mark assistant turns, so the loss could not be limited to them.",
+                         hint) from None
+    except Exception as exc:  # jinja raises its own errors on templates that refuse a plain conversation
+        raise ModelError(f"The chat template of {name} refused a plain user/assistant conversation: {exc}", hint) from None
+    replies = [full[a:b] for a, b in spans]
+    if len(spans) != 2 or "Pong." not in replies[0] or "Pong again." not in replies[1] or any("Ping?" in r for r in replies):
+        raise ModelError(f"The chat template of {name} does not render assistant turns where tunewise can mark them "
+                         "(assistant-only labels).", hint)
+
+
+def limit_heap_growth() -> None:
+    """Let freed tensors go back to the OS at once (glibc): without it, activations freed after each step stay in the
+    process's heap and its resident memory grows to several times what training holds at any moment."""
+    import ctypes
+    import ctypes.util
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(-3, 1 << 16)  # M_MMAP_THRESHOLD: blocks of 64 KiB and more are mapped, and unmapped when freed
+    except (OSError, AttributeError):  # not glibc (musl): nothing to tune
+        return
+
+
 def load_model_tokenizer(name: str | None = None) -> tuple[object, str]:
     """The tokenizer of a model (checked for a chat template) and its source folder / hub id."""
     from transformers import AutoTokenizer

@@ -22,6 +22,7 @@ SETTINGS_FILE = "settings.json"
 METRICS_FILE = "metrics.jsonl"
 ADAPTER_DIR = "adapter"
 CHECKPOINTS_DIR = "checkpoints"
+TENSORBOARD_DIR = "tensorboard"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
 
 
@@ -167,6 +168,22 @@ def _metric_row_ok(row: Any) -> bool:
         return False
     return all(row.get(k) is None or (isinstance(row[k], (int, float)) and not isinstance(row[k], bool))
                for k in _METRIC_NUMBERS)
+
+
+def measured_tokens_per_s(project: str | Path) -> float | None:
+    """Training speed measured on this machine: the median tokens/s of the train steps of the newest run that logged
+    any (the first step is left out when there are others: it pays for warm-up), or None before any run."""
+    import statistics
+
+    for info in reversed(list_runs(project)):
+        try:
+            speeds = [r["tokens_per_s"] for r in read_metrics(Path(info.path))
+                      if r.get("kind") == "train" and isinstance(r.get("tokens_per_s"), (int, float)) and r["tokens_per_s"] > 0]
+        except TunewiseError:
+            continue
+        if speeds:
+            return float(statistics.median(speeds[1:] or speeds))
+    return None
 
 
 def latest_checkpoint(run_dir: Path) -> Path | None:

@@ -29,7 +29,7 @@ def project_for(data: str, project: str | None) -> Path:
 @click.option("--rank", type=int, default=8, show_default=True, help="LoRA rank.")
 @click.option("--alpha", type=int, default=16, show_default=True, help="LoRA alpha (scale = alpha / rank).")
 @click.option("--dropout", type=float, default=0.05, show_default=True, help="LoRA dropout.")
-@click.option("--target-modules", help="Comma-separated module names to adapt (default: the architecture's attention projections).")
+@click.option("--target-modules", help="Comma-separated module names to adapt, or all-linear (default: the architecture's attention projections).")
 @click.option("--lr", "learning_rate", type=float, default=2e-4, show_default=True, help="Peak learning rate.")
 @click.option("--batch-size", type=int, default=8, show_default=True, help="Examples per forward pass.")
 @click.option("--grad-accum", type=int, default=1, show_default=True, help="Forward passes per optimizer step.")
@@ -39,13 +39,20 @@ def project_for(data: str, project: str | None) -> Path:
 @click.option("--packing", is_flag=True, help="One padding-free row per batch instead of padded, length-grouped batches (for very uneven lengths).")
 @click.option("--precision", type=click.Choice(["auto", "bf16", "fp32"]), default="auto", show_default=True,
               help="auto: bf16 autocast where the GPU/CPU computes bf16 natively, else fp32.")
+@click.option("--gradient-checkpointing/--no-gradient-checkpointing", default=True, show_default=True,
+              help="Recompute activations in backward instead of keeping them: a few times less memory, about a third more compute.")
+@click.option("--report-to", type=click.Choice(["auto", "tensorboard", "wandb", "mlflow", "none"]), default="auto", show_default=True,
+              help="Tracking: TensorBoard logs in RUN/tensorboard (auto: when tensorboard is installed), wandb, mlflow or none.")
+@click.option("--processes", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Train with N processes (data parallel) through `accelerate launch`; on CPU they share the cores.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for LoRA init, data order and the eval split of a data file.")
 @click.option("--eval-fraction", type=float, default=0.1, show_default=True, help="Share held out for eval when DATA is a single file.")
 @click.option("--json", "as_json", is_flag=True, help="Print the final metrics as JSON on stdout (progress stays on stderr).")
 @click.pass_context
 @handle_errors
 def finetune(ctx, data, model, name, project, resume, epochs, max_steps, rank, alpha, dropout, target_modules, learning_rate,
-             batch_size, grad_accum, eval_steps, patience, max_length, packing, precision, seed, eval_fraction, as_json) -> None:
+             batch_size, grad_accum, eval_steps, patience, max_length, packing, precision, gradient_checkpointing, report_to,
+             processes, seed, eval_fraction, as_json) -> None:
     """Fine-tune a LoRA adapter on PROJECT (its current split: export/ when newer than curated/), a curated folder or a data file.
 
     Ctrl-C saves a checkpoint and exits (code 130); run again with --resume to continue.
@@ -55,12 +62,14 @@ def finetune(ctx, data, model, name, project, resume, epochs, max_steps, rank, a
 
     from advisor.project.finetune import finetune_run, resume_target, runs_folder
     from advisor.project.layout import Layout
-    from training.finetune import cancel_on_sigint, load_training_data
+    from training.finetune import cancel_on_sigint, is_main_process, load_training_data
     from training.lora_config import LoraSettings
 
     folder = project_for(data, project)
     root = runs_folder(folder)
     name = resume_target(folder, name, resume)
+    if processes > 1:  # every process runs this command again under accelerate launch, with the run name fixed here
+        sys.exit(_launch(ctx, processes, name))
     split = Layout(Path(data)).current_split() if Path(data).is_dir() else None  # a project: its current split
     training_data = load_training_data(split or data, eval_fraction=eval_fraction, seed=seed)
     # --resume keeps the run's saved settings except --epochs/--max-steps given here (advisor.project.finetune's rule)
@@ -72,7 +81,11 @@ def finetune(ctx, data, model, name, project, resume, epochs, max_steps, rank, a
         learning_rate=learning_rate, epochs=epochs, max_steps=max_steps, batch_size=batch_size, grad_accum=grad_accum,
         eval_steps=eval_steps, early_stopping_patience=patience,
         max_length=max_length or LoraSettings.max_length, packing=packing, precision=precision, seed=seed,
+        gradient_checkpointing=gradient_checkpointing, report_to=report_to,
     )
+    if not is_main_process():  # under accelerate launch: the main process reports, the others only train
+        finetune_run(training_data, root / name, settings, resume, given)
+        return
     say(f"Fine-tuning on {training_data.source}: {len(training_data.train)} train, {len(training_data.eval)} eval "
         f"-> {root / name}")
     from advisor.progress import progress_bars
@@ -111,6 +124,47 @@ def finetune(ctx, data, model, name, project, resume, epochs, max_steps, rank, a
         sys.exit(130)
 
 
+def launch_command(ctx: click.Context, processes: int, name: str) -> list[str]:
+    """`accelerate launch` of this command with the options given (--processes left out, --name fixed)."""
+    args = [ctx.params["data"]]
+    for param in ctx.command.params:
+        if not isinstance(param, click.Option) or param.name in ("processes", "name"):
+            continue
+        if ctx.get_parameter_source(param.name) != click.core.ParameterSource.COMMANDLINE:
+            continue
+        value = ctx.params[param.name]
+        if param.is_flag and param.secondary_opts:
+            args.append(param.opts[0] if value else param.secondary_opts[0])
+        elif param.is_flag:
+            args += [param.opts[0]] if value else []
+        else:
+            args += [param.opts[0], str(value)]
+    # --multi_gpu starts torchrun's processes; on a CPU-only machine they train with gloo (accelerate's MULTI_CPU)
+    return [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", str(processes),
+            "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+            "-m", "advisor.commands.finetune", *args, "--name", name]
+
+
+def _launch(ctx: click.Context, processes: int, name: str) -> int:
+    """Run this command in `processes` processes through accelerate launch; their exit code."""
+    import subprocess
+
+    from curation.errors import UsageError
+
+    if os_environ_rank() is not None:
+        raise UsageError("--processes cannot be used inside accelerate launch or torchrun.",
+                         "Leave --processes out: the launcher already starts the processes.")
+    say(f"Starting {processes} processes with accelerate launch (run {name}).")
+    return subprocess.call(launch_command(ctx, processes, name))
+
+
+def os_environ_rank() -> str | None:
+    """The process rank a launcher set (None when not launched by one)."""
+    import os
+
+    return os.environ.get("RANK")
+
+
 def _print_summary(result) -> None:
     """A short human summary on stdout."""
     m = result.metrics
@@ -126,3 +180,7 @@ def _print_summary(result) -> None:
         lines.append(f"  adapter         {result.run_dir / 'adapter'}")
         lines.append(f"  model card      {result.run_dir / 'README.md'}")
     click.echo("\n".join(lines))
+
+
+if __name__ == "__main__":  # what `accelerate launch -m advisor.commands.finetune` runs in each process
+    finetune(prog_name="tunewise finetune")

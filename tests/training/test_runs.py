@@ -106,3 +106,15 @@ def test_export_data_writes_each_split(tmp_path):
     lines = (tmp_path / "out" / "train.openai.jsonl").read_text().splitlines()
     assert [json.loads(line)["messages"] for line in lines] == [e.messages for e in tiny(3)]
     assert not list((tmp_path / "out").glob(".*"))  # no temp files left
+
+
+def test_measured_tokens_per_s_is_the_newest_runs_median(tmp_path):
+    assert runs.measured_tokens_per_s(tmp_path) is None
+    for name, created, speeds in (("old", "2026-01-01T00:00:00+00:00", [500.0, 500.0]),
+                                  ("new", "2026-02-01T00:00:00+00:00", [5.0, 30.0, 40.0, 20.0])):
+        folder = tmp_path / "runs" / name
+        folder.mkdir(parents=True)
+        runs.write_json(folder / runs.RUN_FILE, {"name": name, "created": created, "status": "completed"})
+        rows = [{"step": i + 1, "kind": "train", "tokens_per_s": s} for i, s in enumerate(speeds)]
+        runs.write_text(folder / runs.METRICS_FILE, "".join(json.dumps(r) + "\n" for r in rows))
+    assert runs.measured_tokens_per_s(tmp_path) == 30.0  # first (warm-up) step left out
