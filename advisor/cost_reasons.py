@@ -2,7 +2,8 @@
 
 Hosted self-serve fine-tuning is closing (see `hosted_fine_tuning` in advisor/data/inference_pricing.yaml), so a
 fine-tune here means an open model tuned with LoRA and served on your own GPU or CPU. The hosted price rows stay as
-the reference for what a few-shot prompt costs per request and for the price gap of a fine-tuned model.
+the reference for what a few-shot prompt costs per request and for the price gap of a fine-tuned model (estimates).
+With a bake-off that measured costs, `with_measurements` adds the measured figures, which the report puts first.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from advisor.reasons import PAYBACK_LIMIT_DAYS, Reason
 if TYPE_CHECKING:
     from advisor.evidence import Evidence
     from advisor.recommend import Prices
+    from training.evaluation.results import Bakeoff
 
 
 def request_shape(ev: Evidence | None, rag: bool) -> RequestShape:
@@ -54,6 +56,16 @@ def costs_block(v: dict[str, Any], ev: Evidence | None, rag: bool, prices: Price
     summary["request"]["system_split_measured"] = ev is not None and ev.system_fraction is not None
     summary["hosted_fine_tuning"] = prices.inference.get("hosted_fine_tuning") or {}
     return summary
+
+
+def with_measurements(costs: dict[str, Any], bakeoff: Bakeoff, prices: Prices, requests_per_day: float | None
+                      ) -> dict[str, Any]:
+    """The costs block plus what the bake-off measured (`measured`: the candidate to ship, serving our LoRA against
+    the hosted prompt, advisor/measured_costs.py); unchanged when the bake-off carries no measures."""
+    from advisor.measured_costs import measured_costs
+
+    measured = measured_costs(bakeoff, prices.inference, requests_per_day)
+    return {**costs, "measured": measured} if measured and costs else costs
 
 
 def pays_back_days(costs: dict[str, Any]) -> float | None:

@@ -119,6 +119,7 @@ def compare_per_request(
         row = {
             "provider": model.get("provider", ""),
             "model": name,
+            "status": model.get("status"),  # "closing": its fine-tuned price is a reference for estimates only
             "few_shot_per_1k": round(few * 1000, 4),
             "fine_tuned_per_1k": round(tuned * 1000, 4),
             "fine_tuned_short_prompt_per_1k": round(tuned_short * 1000, 4),

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from advisor import plain
 from advisor.applicability import applicable
-from advisor.cost_reasons import cost_reason, costs_block
+from advisor.cost_reasons import cost_reason, costs_block, with_measurements
 from advisor.costs import load_inference_pricing
 from advisor.evidence import Evidence
 from advisor.interview import Answers
@@ -462,7 +462,8 @@ def decide_measured(v: dict[str, Any], ev: Evidence | None, prices: Prices, bake
     if m.overturned:
         notes.append(f"the bake-off overturned the interview's verdict ({PATH_LABELS[d.path]})")
     stage = None if m.overturned or m.settles_stage else d.stage
-    return replace(d, path=m.path, score=d.score + m.score_delta, notes=notes,
+    costs = with_measurements(d.costs, bakeoff, prices, v.get("requests_per_day"))
+    return replace(d, path=m.path, costs=costs, score=d.score + m.score_delta, notes=notes,
                    reasons=[Reason(t, b, "measured") for t, b in m.reasons] + d.reasons,
                    warnings=d.warnings + [Reason(t, b, "measured") for t, b in m.warnings],
                    overturned=d.path if m.overturned else None, stage=stage,

@@ -45,7 +45,13 @@ def money_and_time(rec: Recommendation) -> list[str]:
     closing = costs.get("hosted_fine_tuning") or {}
     if fine_tuning and closing.get("summary"):
         lines.append(f"- **Hosted fine-tuning:** {closing['summary']}")
+    measured = costs.get("measured")
+    if measured:
+        return lines + measured_lines(measured, cur) + [""]
     request, ref, per_day = costs["request"], costs["reference"], costs.get("requests_per_day")
+    lines.append("- **Estimate:** no bake-off has measured costs yet, so the figures below are estimates from "
+                 f"{'your data' if request.get('measured') else 'assumed sizes'} and list prices; a bake-off with your "
+                 "hosted model as a candidate measures them.")
     if costs.get("hosted_allowed"):
         per_1k = ref["few_shot_per_1k"]
         month = f"; at {plain.count(per_day)} requests a day that is about {plain.money(per_1k * per_day / 1000 * 30.4, cur)} " \
@@ -62,6 +68,58 @@ def money_and_time(rec: Recommendation) -> list[str]:
     else:
         lines.append("- **Per request:** your data must stay in-house, so the cost is the machines you run the model on.")
     return lines + [""]
+
+
+def _seconds(s: float | None) -> str:
+    return "n/a" if s is None else f"{s:.2f} s" if s < 10 else f"{s:.0f} s"
+
+
+def ship_line(measured: dict[str, Any], cur: str = "USD") -> str:
+    """Which candidate to ship and why, in plain words: the bake-off's cheapest candidate not clearly worse than the
+    best, its margin, its cost per 1,000 requests with the price date, and its latency."""
+    ship, best = measured["ship"], measured["best"]
+    latency = f"; it answers in {_seconds(ship['latency_p50_s'])} (median), {_seconds(ship['latency_p95_s'])} at the 95th percentile"
+    if ship["rule"] != "cheapest":
+        return (f"- **Ship:** {ship['name']}, the best on {measured['examples']} held-out examples; no candidate had a "
+                f"price, so the choice is on quality alone{latency}.")
+    cost = (f"{plain.money(ship['cost_per_1000'], cur)} per 1,000 requests at prices of {ship['price_date']}"
+            + (f" ({ship['price_source']})" if ship.get("price_source") else ""))
+    if ship["name"] == best:
+        why = f"it scored best on {measured['examples']} held-out examples and is the cheapest such candidate"
+    else:
+        m = ship.get("margin")
+        gap = (f" ({m['mean']:+.3f} {measured['primary']} against {best}, 95% interval [{m['low']:+.3f}, {m['high']:+.3f}])"
+               if m else "")
+        why = f"the cheapest candidate not clearly worse than the best, {best}{gap}"
+    return f"- **Ship:** {ship['name']}: {why}; it costs {cost}{latency}."
+
+
+def measured_lines(measured: dict[str, Any], cur: str = "USD") -> list[str]:
+    """Money and time from the bake-off's measurements: the ship line, then serving our LoRA against the prompt."""
+    lines = [ship_line(measured, cur)]
+    hosted, tuned, serving = measured.get("hosted_prompt"), measured.get("tuned"), measured.get("serving")
+    if not (hosted and serving):
+        return lines
+    tokens = f"{hosted['tokens_in_mean']:,.0f} input tokens per request, measured" if hosted.get("tokens_in_mean") else "measured"
+    lines.append(f"- **Prompting {hosted['endpoint'] or hosted['name']}:** {plain.money(hosted['cost_per_1000'], cur)} per "
+                 f"1,000 requests ({tokens}; prices of {hosted['price_date']}).")
+    if not tuned:
+        return lines
+    saved = serving.get("prompt_tokens_saved")
+    shorter = f"; its prompt is {saved:,.0f} tokens shorter" if saved and saved > 0 else ""
+    gpu = serving.get("gpu")
+    if gpu:
+        lines.append(f"- **Serving the fine-tuned model ({tuned['name']}) on a rented GPU:** {gpu['gpu']} at "
+                     f"{plain.money(gpu['per_hour'], cur)} an hour from {gpu['provider']} (prices of {gpu.get('as_of')}, "
+                     f"{gpu['source']}), {plain.money(serving['gpu_per_day'], cur)} a day kept running{shorter}. It costs "
+                     f"less than prompting from about {plain.count(serving['break_even_requests_per_day'])} requests a day"
+                     + (f"; at your volume the GPU is {plain.money(serving['gpu_per_1000'], cur)} per 1,000 requests"
+                        if serving.get("gpu_per_1000") is not None else "") + ".")
+    if serving.get("cpu_seconds_per_request"):
+        lines.append(f"- **Or on your own CPU:** {_seconds(serving['cpu_seconds_per_request'])} per request as measured "
+                     f"here (about {plain.count(serving['cpu_requests_per_hour'])} requests per CPU-hour); the cost is "
+                     "your own hardware.")
+    return lines
 
 
 def _data_health(ev: Evidence) -> list[str]:
@@ -97,6 +155,11 @@ def _costs(costs: dict[str, Any]) -> list[str]:
     training, request = costs["training"], costs["request"]
     measured = training.get("basis") == "measured"
     lines = ["### Costs", ""]
+    if costs.get("measured"):
+        lines += ["The bake-off measured tokens, prices and latency (see *Money and time*); the figures below are the "
+                  "interview's estimates, kept for reference.", ""]
+    else:
+        lines += ["Estimates: no bake-off has measured tokens, prices and latency yet.", ""]
     lines += [
         f"**Training** ({'measured' if measured else 'estimated from the `examples` answer; `--data` measures it'}): "
         f"{plain.count(training.get('train_tokens', 0))} training tokens × {training.get('epochs', 0)} epochs = "
@@ -135,7 +198,8 @@ def _costs(costs: dict[str, Any]) -> list[str]:
                   "training | pays off after |", "|---|---|---|---|---|---|"]
         for row in costs["per_request"]:
             lines.append(
-                f"| {row['model']} | {plain.money(row['few_shot_per_1k'], cur)} | {plain.money(row['fine_tuned_per_1k'], cur)} | "
+                f"| {row['model']}{' (fine-tuning closing: reference only)' if row.get('status') else ''} | "
+                f"{plain.money(row['few_shot_per_1k'], cur)} | {plain.money(row['fine_tuned_per_1k'], cur)} | "
                 f"{plain.money(row['fine_tuned_short_prompt_per_1k'], cur)} | {plain.money(row['training_cost'], cur)} | "
                 f"{_payoff(row, per_day)} |")
         lines += ["", "Fine-tuned models cost about twice as much per token as their base model; a fine-tune saves money "

@@ -1,4 +1,11 @@
-"""Curated examples in the formats hosted fine-tuning services and other trainers read."""
+"""Curated examples in the formats hosted fine-tuning services and other trainers read.
+
+`openai` is the chat JSONL ({"messages": [{"role", "content"}, ...]}) that the open-weight hosted fine-tuning
+providers a new user can buy accept: Together AI ("Conversational" data,
+https://docs.together.ai/docs/fine-tuning/data-preparation) and Fireworks AI (OpenAI-compatible chat format,
+https://docs.fireworks.ai/fine-tuning/fine-tuning-models), both read 2026-12-02. `alpaca` and `sharegpt` are for
+local trainers.
+"""
 
 from __future__ import annotations
 

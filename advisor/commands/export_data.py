@@ -13,7 +13,10 @@ from advisor.project.layout import EXPORT
 
 @click.command("export-data")
 @click.argument("data", type=click.Path())
-@click.option("--format", "fmt", required=True, type=click.Choice(["openai", "alpaca", "sharegpt"]), help="Target format.")
+@click.option("--format", "fmt", required=True, type=click.Choice(["openai", "alpaca", "sharegpt"]),
+              help="openai: chat JSONL ({\"messages\": [{\"role\", \"content\"}]}), what Together AI and Fireworks AI "
+                   "fine-tuning accept; alpaca: instruction/input/output JSON; sharegpt: conversations JSONL for "
+                   "local trainers.")
 @click.option("--out", "out_dir", default=EXPORT, show_default=True, type=click.Path(file_okay=False), help="Output folder.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the eval split when DATA is a single file.")
 @click.option("--json", "as_json", is_flag=True, help="Print the written files as JSON on stdout.")
