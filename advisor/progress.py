@@ -10,6 +10,7 @@ from advisor.cli_output import stderr_console
 STAGES = {
     "tokens": "Counting tokens", "embed": "Embedding", "dedupe": "Finding duplicates", "cluster": "Clustering",
     "read": "Reading documents", "index": "Indexing", "search": "Searching", "generate": "Generating",
+    "load embedder": "Loading the embedding model",
 }
 
 

@@ -235,9 +235,14 @@ def build_args(docs: Path, index: Path, cache: Path) -> list[str]:
 
 
 def interrupt_build(docs: Path, index: Path, cache: Path, tmp_path: Path, env: dict[str, str]) -> Job:
-    """Start a build with its progress on a terminal, Ctrl-C it while it embeds; returns the finished job."""
+    """Start a build with its progress on a terminal, Ctrl-C it once the embedding stage begins; the finished job.
+
+    The signal goes as soon as the embedding model starts loading: embedding itself can be over in a few seconds on
+    an idle machine, and a Ctrl-C that lands after the build is done proves nothing.
+    """
     with Job(build_args(docs, index, cache), tmp_path, env, tmp_path / "logs" / "interrupted", tty=True) as job:
-        job.wait_for(lambda: "Embedding" in job.stderr(), "the embedding progress bar")
+        job.wait_for(lambda: "Loading the embedding model" in job.stderr() or "Embedding" in job.stderr(),
+                     "the embedding stage")
         job.signal(signal.SIGINT)
         job.code = job.finish()
     return job

@@ -178,3 +178,18 @@ def test_a_changed_eval_set_makes_the_bakeoff_stale(first, project):
         assert eval_set_changed(first)
     finally:
         eval_file.write_text(original)
+
+
+def test_bakeoffs_of_the_same_second_get_their_own_folders_in_order(tmp_path):
+    from datetime import datetime, timezone
+
+    from training.evaluation.harness import new_bakeoff_folder
+
+    now = datetime(2026, 12, 2, 3, 20, 1, tzinfo=timezone.utc)
+    names = []
+    for _ in range(3):
+        folder = new_bakeoff_folder(tmp_path, now)
+        folder.mkdir()
+        names.append(folder.name)
+    assert names == ["2026-12-02T03-20-01Z", "2026-12-02T03-20-01Z-02", "2026-12-02T03-20-01Z-03"]
+    assert sorted(names) == names  # latest_bakeoff picks the newest by name

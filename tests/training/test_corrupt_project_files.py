@@ -250,12 +250,12 @@ def test_damaged_curation_settings_name_the_file(tmp_path, variant):
     from training.finetune import load_training_data
 
     folder = curated(tmp_path)
-    assert load_training_data(tmp_path).max_tokens == 512
+    assert load_training_data(tmp_path / "curated").max_tokens == 512
     path = folder / "settings.json"
     {**DAMAGE, "max_tokens as text": lambda p: p.write_text('{"max_tokens": "512"}'),
      "max_tokens huge": lambda p: p.write_text('{"max_tokens": 1' + "0" * 40 + "}")}[variant](path)
     with pytest.raises(DataError) as info:
-        load_training_data(tmp_path)
+        load_training_data(tmp_path / "curated")
     assert "settings.json" in info.value.message and "tunewise curate" in info.value.hint
 
 
@@ -271,7 +271,7 @@ def test_a_bad_curated_record_names_the_file_and_record(tmp_path, line):
     with (folder / "train.jsonl").open("a") as handle:
         handle.write(line + "\n")
     with pytest.raises(DataError) as info:
-        load_training_data(tmp_path)
+        load_training_data(tmp_path / "curated")
     assert "train.jsonl" in info.value.message and "tunewise curate" in info.value.hint
 
 
@@ -281,7 +281,7 @@ def test_a_curated_file_that_is_a_pipe_is_refused(tmp_path):
     folder = curated(tmp_path)
     fifo(folder / "eval.jsonl")
     with pytest.raises((DataError, UsageError), match="eval.jsonl"):
-        load_training_data(tmp_path)
+        load_training_data(tmp_path / "curated")
 
 
 # --- adapters -------------------------------------------------------------------------------------------

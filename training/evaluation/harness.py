@@ -145,6 +145,16 @@ def _generate_local(cand: Candidate, conversations: list[list[dict]], keys: list
     return len(missing)
 
 
+def new_bakeoff_folder(evals: Path, now: datetime | None = None) -> Path:
+    """evals/<UTC stamp>/, with -02, -03... when a bake-off of the same second exists (names sort oldest first)."""
+    stamp = (now or datetime.now(timezone.utc)).strftime("%Y-%m-%dT%H-%M-%SZ")
+    target, n = evals / stamp, 1
+    while target.exists():
+        n += 1
+        target = evals / f"{stamp}-{n:02d}"
+    return target
+
+
 def run_bakeoff(
     project: str | Path,
     config: EvalConfig | None,
@@ -246,8 +256,7 @@ def run_bakeoff(
                                                      config.resamples, seed=config.seed))
         for n, a in enumerate(results) for b in results[n + 1:]
     ]
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H-%M-%SZ")
-    target = Path(out_dir) if out_dir else paths.evals / stamp
+    target = Path(out_dir) if out_dir else new_bakeoff_folder(paths.evals)
     settings = asdict(config) | {"prompt": prompt_source, "index": str(paths.index) if hits is not None else None,
                                  "model_source": model_source(config.model)}
     bakeoff = Bakeoff(
