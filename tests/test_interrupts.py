@@ -50,6 +50,11 @@ def env(isolated_cache) -> dict[str, str]:
     return out
 
 
+def _default_ctrl_c() -> None:
+    """In the child, before exec: SIGINT back to its default, whatever the parent ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Job:
     """One `tunewise` run in its own process group: stdout to a file, stderr to a file or a pseudo-terminal.
 
@@ -79,8 +84,10 @@ class Job:
         else:
             stderr = open(self.stderr_path, "wb")  # noqa: SIM115
         try:
+            # A shell starts background jobs with Ctrl-C ignored, and children inherit that: a suite launched with `&`
+            # would then test nothing. The job gets Ctrl-C's default action, as in a terminal.
             self.proc = subprocess.Popen([*_cli(), *args], cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=stdout,
-                                         stderr=stderr, start_new_session=True)
+                                         stderr=stderr, start_new_session=True, preexec_fn=_default_ctrl_c)
         except BaseException:
             if self._master is not None:
                 os.close(self._master)
