@@ -36,5 +36,21 @@ def tokenizer(isolated_cache):
     return load_tokenizer()
 
 
+
+@pytest.fixture
+def deadline():
+    """Fail (not hang) if a test blocks for 120 s, e.g. on opening a FIFO."""
+    import signal
+
+    def expired(signum, frame):
+        raise AssertionError("blocked for 120 s (opened a FIFO?)")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(120)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
 # Real OpenAI-compatible servers (transformers serve, and a socket server for the statuses it never sends)
 from tests.servers import served, served_model_dir, status_server  # noqa: E402,F401

@@ -19,7 +19,6 @@ import hashlib
 import json
 import os
 import shutil
-import signal
 import stat
 import traceback
 from collections.abc import Callable
@@ -428,19 +427,6 @@ def snapshot(root: Path) -> dict[str, str]:
 
 def _inside(path: str, folders: tuple[Path, ...], root: Path) -> bool:
     return any(Path(root, path) == f or f in Path(root, path).parents for f in folders)
-
-
-@pytest.fixture
-def deadline():
-    """Fail (not hang) if a case blocks for 120 s, e.g. on opening a FIFO."""
-    def expired(signum, frame):
-        raise AssertionError("blocked for 120 s (opened a FIFO?)")
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(120)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, previous)
 
 
 @pytest.mark.parametrize("case", [_param(c) for c in CASES])

@@ -9,7 +9,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -42,19 +41,6 @@ def no_models(monkeypatch):
 
     monkeypatch.setattr(curation.model_sources, "load_tokenizer", _tripwire("load_tokenizer"))
     monkeypatch.setattr(curation.embed.Embedder, "model", property(_tripwire("the embedding model")))
-
-
-@pytest.fixture
-def deadline():
-    """Fail (not hang) if the test blocks for 30 s, e.g. on opening a FIFO."""
-    def expired(signum, frame):
-        raise AssertionError("blocked for 30 s (opened a FIFO?)")
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(30)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, previous)
 
 
 @pytest.fixture
