@@ -176,6 +176,18 @@ def e2e_examples() -> list[tuple[str, str]]:
     return [(ex["input"], ex["target"]) for ex in bigbench_task("gem/e2e_nlg/task.json")["examples"]]
 
 
+def e2e_records() -> list[tuple[str, dict[str, str]]]:
+    """E2E NLG read the other way round, as text → JSON extraction: 1,000 ``(description, attributes)`` with the
+    meaning representation ``"name: Blue Spice, eatType: coffee shop"`` as a dict in its own key order (211 distinct)."""
+    out = []
+    for mr, text in e2e_examples():
+        fields = [part.split(": ", 1) for part in mr.split(", ")]
+        if any(len(f) != 2 for f in fields):
+            raise ValueError(f"unexpected E2E meaning representation: {mr!r}")
+        out.append((text, dict(fields)))
+    return out
+
+
 if __name__ == "__main__":  # smoke test: python bench/_data.py
     print("asset groups", len(asset_groups()))
     pairs = product_pairs()
@@ -183,4 +195,4 @@ if __name__ == "__main__":  # smoke test: python bench/_data.py
     print("snips", len(snips_intents()), "intents", len({i for _, i in snips_intents()}))
     squad = squad_dev()
     print("squad paragraphs", len(squad), "questions", sum(len(q) for _, q in squad))
-    print("e2e", len(e2e_examples()))
+    print("e2e", len(e2e_examples()), "distinct attribute sets", len({str(r) for _, r in e2e_records()}))

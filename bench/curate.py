@@ -5,7 +5,7 @@ Sections:
   2. false merges on hard negatives (product titles of the same brand that are different products)
   3. clustering NMI on SNIPS intents (automatic k and k = 7)
   4. throughput of the whole curation pipeline on 10k chat examples vs raw SentenceTransformer.encode
-  5. (--structured) removal and conflict precision on SQL (SParC) and label (SNIPS) outputs, ASSET, products
+  5. (--structured) removal and conflict precision on SQL (SParC), label (SNIPS) and JSON (E2E) outputs, ASSET, products
 
 Run:  .venv/bin/python bench/curate.py [--quick] [--n 10000] [--json --out results.json]
 """
@@ -705,7 +705,7 @@ def print_report(results: dict) -> None:
         )
 
 
-# --- 5. structured data: text-to-SQL (SParC) and labels (SNIPS) ---------------------------------------
+# --- 5. structured data: text-to-SQL (SParC), labels (SNIPS), text-to-JSON (E2E) ---------------------------------------
 
 SPARC = "semantic_parsing_in_context_sparc/task.json"  # BIG-bench's SParC dev set (CC BY-SA 4.0); not Spider
 
@@ -760,6 +760,17 @@ def _conflict_pairs(result) -> list[tuple[int, int, str]]:
     return [(a, b, r) for (a, b), r in sorted(pairs.items())]
 
 
+def _naive_conflicts(rows: list[dict], inputs: list[str], outputs: list[str], is_conflict) -> dict:
+    """What 'same input, different output' flags without pair rules: input cosine ≥ the conflict threshold, and its precision."""
+    from curation.curate import CurateConfig
+    from curation.dedupe import neighbour_pairs
+
+    found = neighbour_pairs(embedder().encode(inputs), CurateConfig().conflict_threshold)
+    pairs = [(a, b) for a, b in zip(found.left.tolist(), found.right.tolist()) if " ".join(outputs[a].split()) != " ".join(outputs[b].split())]
+    true = sum(1 for a, b in pairs if is_conflict(rows[a], rows[b]))
+    return {"flagged": len(pairs), "precision": true / len(pairs) if pairs else 1.0}
+
+
 def _score(rows: list[dict], result, is_dup, is_conflict, show) -> dict:
     """Removal precision and recall, conflict-flag precision, and examples of each for a hand check."""
     removals = [r for r in result.removals if r.reason == "near_duplicate"]
@@ -794,11 +805,13 @@ def _score(rows: list[dict], result, is_dup, is_conflict, show) -> dict:
                            if r not in good][:20],
         "removal_sample": [show(rows[r.index], rows[r.duplicate_of], getattr(r, "rule", "")) for r in sample(removals)],
         "conflict_sample": [show(rows[a], rows[b], rule) for a, b, rule in sample(conflicts)],
+        "false_conflicts": [show(rows[a], rows[b], rule) for a, b, rule in conflicts
+                            if (a, b, rule) not in true_conflicts][:20],
     }
 
 
 def bench_structured(quick: bool) -> dict:
-    """Structured outputs: removal and conflict precision on SParC (SQL) and SNIPS (labels), ASSET, products."""
+    """Structured outputs: removal and conflict precision on SParC (SQL), SNIPS (labels), E2E (JSON), ASSET, products."""
     sparc = sparc_examples(300 if quick else None)
     for row in sparc:
         row["key"] = (row["db"], row["sql"]) if "value" not in row["sql"].split() else (row["db"], row["sql"], _plain(row["question"]))
@@ -809,6 +822,7 @@ def bench_structured(quick: bool) -> dict:
                 "sql_b": short(b["sql"], 90), "rule": rule}
 
     out = {"sparc": _score(sparc, sql_result, sparc_truth_duplicate, sparc_truth_conflict, show_sql)}
+    out["sparc"]["naive_conflicts"] = _naive_conflicts(sparc, [r["input"] for r in sparc], [r["sql"] for r in sparc], sparc_truth_conflict)
 
     snips = [{"question": q, "label": lab, "key": (_plain(q), lab)} for q, lab in _data.snips_intents()[: 200 if quick else None]]
     label_result = _run_pipeline([(r["question"], r["label"]) for r in snips])
@@ -823,6 +837,22 @@ def bench_structured(quick: bool) -> dict:
         lambda a, b: _plain(a["question"]) == _plain(b["question"]) and a["label"] != b["label"],
         show_label,
     )
+    # E2E read as text → JSON extraction: the description is the input, its attribute set the JSON output
+    e2e = [{"question": text, "json": json.dumps(attrs, ensure_ascii=False), "key": tuple(sorted(attrs.items()))}
+           for text, attrs in _data.e2e_records()[: 300 if quick else None]]
+    json_result = _run_pipeline([(r["question"], r["json"]) for r in e2e])
+
+    def show_json(a, b, rule):
+        return {"a": short(a["question"], 90), "b": short(b["question"], 90), "json_a": short(a["json"], 120),
+                "json_b": short(b["json"], 120), "rule": rule}
+
+    e2e_conflict = lambda a, b: _plain(a["question"]) == _plain(b["question"]) and a["key"] != b["key"]  # noqa: E731
+    out["e2e_json"] = _score(
+        e2e, json_result,
+        lambda a, b: a["key"] == b["key"],  # the same attributes: two descriptions of the same restaurant facts
+        e2e_conflict, show_json,
+    )
+    out["e2e_json"]["naive_conflicts"] = _naive_conflicts(e2e, [r["question"] for r in e2e], [r["json"] for r in e2e], e2e_conflict)
     # ASSET: surfaced (removed at 0.90 + flagged 0.80-0.90) and removed pairs; products: false merges at 0.90
     groups = _data.asset_groups()[: 40 if quick else None]
     texts = [t for g in groups for t in g]
@@ -839,12 +869,19 @@ def bench_structured(quick: bool) -> dict:
 
 def print_structured(results: dict) -> None:
     """The structured section as plain lines."""
-    for name in ("sparc", "snips"):
+    for name in ("sparc", "snips", "e2e_json"):
         r = results[name]
         print(f"{name}: {r['examples']} examples, views {r['view_kinds'] or '(not detected)'}; "
               f"near-duplicates removed {r['near_removed']} (exact {r['exact_removed']}), precision "
               f"{r['removal_precision']:.3f}, recall {r['removal_recall']:.3f} of {r['true_duplicates']} true; "
               f"conflicts flagged {r['conflicts_flagged']}, precision {r['conflict_precision']:.3f}")
+        if "naive_conflicts" in r:
+            print(f"  {name} without pair rules (input cosine ≥ conflict threshold, outputs differ): "
+                  f"{r['naive_conflicts']['flagged']} conflicts, precision {r['naive_conflicts']['precision']:.3f}")
+    for name in ("sparc", "snips", "e2e_json"):
+        for what in ("false_removals", "false_conflicts"):
+            for item in results[name][what][:10]:
+                print(f"  {name} {what[:-1].replace('_', ' ')}: " + " | ".join(f"{k}={v}" for k, v in item.items()))
     for name, r in results["asset"].items():
         print(f"asset {name}: precision {r['precision']:.3f} recall {r['recall']:.3f}")
     print(f"product-matching false merges: {results['products_false_merges']}")
@@ -868,7 +905,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--only", choices=[*SECTIONS, "throughput"], action="append", help="run only these sections"
     )
     parser.add_argument("--structured", action="store_true",
-                        help="only the structured-data section: SQL (SParC) and label (SNIPS) removal/conflict precision")
+                        help="only the structured-data section: SQL (SParC), label (SNIPS), JSON (E2E) removal/conflict precision")
     parser.add_argument("--json", action="store_true", help="also write the numbers as JSON to --out")
     parser.add_argument("--out", type=Path, default=None, help="JSON results file (implies --json)")
     parser.add_argument("--_measure", choices=list(MEASUREMENTS), help=argparse.SUPPRESS)

@@ -29,12 +29,20 @@ MASK = "?"
 
 @dataclass(frozen=True)
 class Structure:
-    """A text's normalised form for its kind, plus the facts a pair rule cites (SQL tables and columns)."""
+    """A text's normalised form for its kind, plus the facts a pair rule cites.
+
+    `facts` are (aspect, value) pairs with repeats, sorted (SQL: table, column, aggregate, operator, logic, clause,
+    order, value; code: name, value), so a rule can say what differs ("different operator: > vs <").
+    `masked` is True when literal values are hidden (masked on request, placeholders such as `?`, or Spider's
+    bare `value`): the structure then cannot tell which entity or value was asked about.
+    """
 
     kind: str
     key: str
     tables: frozenset[str] = field(default_factory=frozenset)
     columns: frozenset[str] = field(default_factory=frozenset)
+    facts: tuple[tuple[str, str], ...] = ()
+    masked: bool = False
 
 
 def _sql_expression(text: str):
@@ -141,18 +149,65 @@ def normalise_sql(text: str, mask_literals: bool = False) -> Structure | None:
         qualifier = column.table.lower()
         if qualifier:
             column.set("table", exp.to_identifier(rename.get(qualifier, qualifier)))
+    masked = any(_is_masked_value(c) for c in tree.find_all(exp.Column)) or tree.find(exp.Placeholder) is not None
     if mask_literals:
-        for literal in list(tree.find_all(exp.Literal)):
+        literals = list(tree.find_all(exp.Literal))
+        for literal in literals:
             literal.replace(exp.Placeholder())
+        masked = masked or bool(literals)
     key = tree.sql(dialect="sqlite", normalize=True, pretty=False)
     names = {t.name.lower() for t in tree.find_all(exp.Table)}
     columns = set()
     for column in tree.find_all(exp.Column):
         if column.table:
             names.add(column.table.lower())
-        if column.name and column.name.lower() != "value":
+        if column.name and not _is_masked_value(column):
             columns.add(column.name.lower())
-    return Structure(SQL, key, frozenset(n for n in names if n), frozenset(columns))
+    return Structure(SQL, key, frozenset(n for n in names if n), frozenset(columns), _sql_facts(tree), masked)
+
+
+def _is_masked_value(column) -> bool:
+    """Spider/SParC's masked literal: a bare column named `value` compared with something (`age > value`)."""
+    from sqlglot import exp
+
+    return (column.name.lower() == "value" and not column.table
+            and isinstance(column.parent, (exp.Predicate, exp.Limit, exp.Tuple, exp.Between)))
+
+
+_SQL_OPERATORS = {"EQ": "=", "NEQ": "!=", "GT": ">", "GTE": ">=", "LT": "<", "LTE": "<=", "Like": "like",
+                  "ILike": "like", "In": "in", "Between": "between", "Is": "is", "Exists": "exists",
+                  "Add": "+", "Sub": "-", "Mul": "*", "Div": "/"}
+_SQL_CLAUSES = {"Where": "where", "Group": "group by", "Having": "having", "Order": "order by", "Limit": "limit",
+                "Join": "join", "Distinct": "distinct", "Union": "union", "Intersect": "intersect",
+                "Except": "except", "Subquery": "subquery"}
+
+
+def _sql_facts(tree) -> tuple[tuple[str, str], ...]:
+    """What a query is made of, aspect by aspect, with repeats: tables, columns, aggregates, operators, logic, clauses."""
+    from sqlglot import exp
+
+    facts: list[tuple[str, str]] = []
+    for node in tree.walk():
+        name = type(node).__name__
+        if isinstance(node, exp.Table):
+            facts.append(("table", node.name.lower()))
+        elif isinstance(node, exp.Column) and node.name and not _is_masked_value(node):
+            facts.append(("column", node.name.lower()))
+        elif isinstance(node, exp.AggFunc):
+            facts.append(("aggregate", name.lower()))
+        elif name in _SQL_OPERATORS:
+            facts.append(("operator", _SQL_OPERATORS[name]))
+        elif isinstance(node, (exp.And, exp.Or, exp.Not)):
+            facts.append(("logic", name.lower()))
+        elif name in _SQL_CLAUSES:
+            facts.append(("clause", _SQL_CLAUSES[name]))
+        elif isinstance(node, exp.Ordered):
+            facts.append(("order", "desc" if node.args.get("desc") else "asc"))
+        elif isinstance(node, (exp.Literal, exp.Placeholder)):
+            facts.append(("value", node.sql(dialect="sqlite")))
+        if isinstance(node, exp.Select) and node.args.get("distinct"):
+            facts.append(("clause", "distinct"))
+    return tuple(sorted(facts))
 
 
 def _mask_json(value):
@@ -172,7 +227,8 @@ def normalise_json(text: str, mask_literals: bool = False) -> Structure | None:
         return None
     if mask_literals:
         value = _mask_json(value)
-    return Structure(JSON, json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False))
+    return Structure(JSON, json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False),
+                     masked=mask_literals)
 
 
 class _MaskConstants(ast.NodeTransformer):
@@ -189,18 +245,38 @@ def normalise_code(text: str, mask_literals: bool = False) -> Structure | None:
     except (SyntaxError, ValueError, MemoryError, RecursionError):
         tree = None
     if tree is not None:
+        facts = _code_facts(tree)
         if mask_literals:
             tree = _MaskConstants().visit(tree)
-        return Structure(CODE, ast.dump(tree, annotate_fields=False))
+        return Structure(CODE, ast.dump(tree, annotate_fields=False), facts=facts,
+                         masked=mask_literals and any(a == "value" for a, _ in facts))
     try:  # a fragment that does not parse: compare its tokens without comments, indentation and line breaks
         skip = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER}
-        tokens = [
-            (MASK if mask_literals and t.type in (tokenize.NUMBER, tokenize.STRING) else t.string)
-            for t in tokenize.generate_tokens(io.StringIO(text).readline) if t.type not in skip
-        ]
+        parsed = [t for t in tokenize.generate_tokens(io.StringIO(text).readline) if t.type not in skip]
     except (tokenize.TokenError, SyntaxError, IndentationError):
         return None
-    return Structure(CODE, " ".join(tokens))
+    literal = (tokenize.NUMBER, tokenize.STRING)
+    tokens = [MASK if mask_literals and t.type in literal else t.string for t in parsed]
+    facts = tuple(sorted(("value" if t.type in literal else "name", t.string) for t in parsed
+                         if t.type in literal or t.type == tokenize.NAME))
+    return Structure(CODE, " ".join(tokens), facts=facts, masked=mask_literals and any(t.type in literal for t in parsed))
+
+
+def _code_facts(tree: ast.AST) -> tuple[tuple[str, str], ...]:
+    """Names a program defines or uses and the literal values it holds, with repeats."""
+    facts: list[tuple[str, str]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            facts.append(("name", node.id))
+        elif isinstance(node, ast.Attribute):
+            facts.append(("name", node.attr))
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            facts.append(("name", node.name))
+        elif isinstance(node, ast.arg):
+            facts.append(("name", node.arg))
+        elif isinstance(node, ast.Constant):
+            facts.append(("value", repr(node.value)))
+    return tuple(sorted(facts))
 
 
 def normalise_label(text: str) -> str:

@@ -103,3 +103,19 @@ def test_label_and_number_normalisers():
     assert normalise_label("  Play  Music ") == normalise_label("play music")
     assert normalise_number("1,000").key == normalise_number("1000.0").key
     assert normalise_number("ten") is None
+
+
+def test_masked_values_are_known():
+    # Spider/SParC mask literals as a bare `value`; a column that happens to be called value is not a mask
+    assert normalise_sql("select name from singer where age > value").masked
+    assert not normalise_sql("select value from settings").masked
+    assert not normalise_sql("select name from singer where age > 30").masked
+    assert normalise_sql("select name from singer where age > 30", mask_literals=True).masked
+    assert normalise_json('{"a": 1}', mask_literals=True).masked and not normalise_json('{"a": 1}').masked
+    assert normalise_code("x = 1\nprint(x)", mask_literals=True).masked
+
+
+def test_sql_facts_list_what_a_query_is_made_of():
+    facts = normalise_sql("SELECT count(*) FROM singer AS T1 WHERE T1.age > 20 ORDER BY T1.name DESC").facts
+    assert {("table", "singer"), ("aggregate", "count"), ("operator", ">"), ("clause", "where"),
+            ("clause", "order by"), ("order", "desc"), ("column", "age"), ("value", "20")} <= set(facts)
