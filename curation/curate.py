@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,6 +22,11 @@ from curation.example import Example
 from curation.split import group_split
 
 Progress = Callable[[str, int, int], None]
+EMBED_BYTES = 4 * 384  # bytes of one text's vector (all-MiniLM-L6-v2), to size the embeddings against memory_mb
+# Texts (evenly spread) whose kinds decide a view's kind: detecting one parses it as SQL and Python (2-8 ms a text),
+# which took 34 s of a 2,000-example run and would take hours at 1M.
+VIEW_SAMPLE = 2000
+NEAR_EXACT_RULE = "near-identical text (MinHash"  # how a MinHash pre-pass removal's rule begins
 
 
 @dataclass
@@ -39,6 +47,9 @@ class CurateConfig:
     outlier_z: float = field(default=3.0, metadata={"help": "robust z-score of the distance to the 5 nearest examples (per view) above which an example is an outlier"})
     cache_dir: str | None = field(default=None, metadata={"help": "embedding cache folder; None = ~/.cache/tunewise/embeddings"})
     mask_literals: bool = field(default=False, metadata={"help": "SQL, JSON and code that differ only in literal values (strings, numbers) count as the same structure"})
+    near_exact_above: int = field(default=20_000, metadata={"help": "from this many examples on, near-identical text (MinHash Jaccard ≥ near_exact_jaccard) is grouped before embedding, so it is embedded once; 0 = always"})
+    near_exact_jaccard: float = field(default=0.9, metadata={"help": "Jaccard similarity of character 5-grams, in each of input and output, at which two examples are near-identical text"})
+    memory_mb: int = field(default=1024, metadata={"help": "memory for embeddings in flight; when all vectors need more, they go to a memory-mapped file in the cache folder"})
 
     def __post_init__(self) -> None:
         checks = [
@@ -51,6 +62,9 @@ class CurateConfig:
             ("max_tokens", self.max_tokens > 0, "a positive number of tokens"),
             ("epochs", self.epochs > 0, "a positive number"),
             ("outlier_z", self.outlier_z > 0, "a positive number, e.g. 3.0"),
+            ("near_exact_above", self.near_exact_above >= 0, "a whole number ≥ 0 (0 = always), e.g. 20000"),
+            ("near_exact_jaccard", 0.5 <= self.near_exact_jaccard <= 1, "a number in [0.5, 1], e.g. 0.9"),
+            ("memory_mb", self.memory_mb >= 64, "a number of megabytes ≥ 64, e.g. 1024"),
         ]
         for name, ok, expected in checks:
             if not ok:
@@ -119,6 +133,11 @@ class Views:
     kinds: tuple[str, str] = (structure.TEXT, structure.TEXT)  # kind of the input view and of the output view
 
 
+def _spread(items: list[str], k: int) -> list[str]:
+    """At most k items, evenly spread over the list (all of them when there are no more than k)."""
+    return items if len(items) <= k else items[:: -(-len(items) // k)]
+
+
 def build_views(examples: Sequence[Example]) -> Views:
     """Strip text repeated across many examples (system prompt, template, signature) from both sides."""
     systems = [e.system_text for e in examples]
@@ -127,7 +146,7 @@ def build_views(examples: Sequence[Example]) -> Views:
     system_bp, user_bp, output_bp = find_boilerplate(systems), find_boilerplate(users), find_boilerplate(outputs)
     inputs = [" ".join(p for p in (system_bp.remove(s), user_bp.remove(u)) if p) for s, u in zip(systems, users)]
     exact = [dedupe.text_hash("\x1e".join(f"{m['role']}\x1f{m['content']}" for m in e.messages)) for e in examples]
-    kinds = (structure.view_kind(users), structure.view_kind(outputs))
+    kinds = (structure.view_kind(_spread(users, VIEW_SAMPLE)), structure.view_kind(_spread(outputs, VIEW_SAMPLE)))
     return Views(inputs, [output_bp.remove(o) for o in outputs], exact, users, outputs, kinds)
 
 
@@ -173,10 +192,19 @@ def curate(
     survivors = np.setdiff1d(np.arange(len(examples)), [r.index for r in removals])
     step("exact")
 
+    near_exact = len(survivors) >= max(2, config.near_exact_above)
+    if near_exact:
+        found = near_exact_removals(survivors, views, tokens, config, lambda d, t: report("near-identical", d, t), cancel)
+        removals += found
+        survivors = np.setdiff1d(survivors, [r.index for r in found])
+    step("near_exact")
+
     embedder = embedder or Embedder(config.embedder, cache_dir=config.cache_dir)
-    texts = views.inputs + views.outputs
-    vectors = embedder.encode_long(texts, progress=lambda d, t: report("embed", d, t), cancel=cancel,
-                                   on_load=lambda d, t: report(LOAD_STAGE, d, t))
+    alive = np.zeros(len(examples), dtype=bool)
+    alive[survivors] = True  # removed examples are never compared again: embed one empty text in their place
+    texts = [t if alive[i % len(examples)] else "" for i, t in enumerate(views.inputs + views.outputs)]
+    vectors, in_file = embed_texts(embedder, texts, config, lambda d, t: report("embed", d, t), cancel,
+                                   lambda d, t: report(LOAD_STAGE, d, t))
     v_in, v_out = vectors[: len(examples)], vectors[len(examples) :]
     step("embed")
 
@@ -229,8 +257,34 @@ def curate(
     step("split")
     removals.sort(key=lambda r: r.index)
     flags.sort(key=lambda f: (f.index, f.kind))
-    stats = {"view_kinds": {"input": views.kinds[0], "output": views.kinds[1]}, "timings": timings, "embedded": embedder.encoded, "embed_cache_hits": embedder.cache_hits, "embedder": embedder.name}
+    stats = {"view_kinds": {"input": views.kinds[0], "output": views.kinds[1]}, "timings": timings, "embedded": embedder.encoded, "embed_cache_hits": embedder.cache_hits, "embedder": embedder.name,
+             "near_exact": {"applied": near_exact, "removed": sum(r.rule.startswith(NEAR_EXACT_RULE) for r in removals)},
+             "embeddings_file": in_file,
+             "search_recall": candidates.recall.to_dict() if candidates.recall is not None else None}
     return CurationResult(examples, config, removals, flags, result_clusters, kept, is_eval, tokens, conflict_groups, stats)
+
+
+def embed_texts(embedder, texts: list[str], config: CurateConfig, progress=None, cancel: threading.Event | None = None,
+                on_load=None) -> tuple[np.ndarray, bool]:
+    """Embeddings of texts, in memory or, when they need more than half of config.memory_mb, memory-mapped from
+    a scratch file in the cache folder; and whether they are in a file.
+
+    The scratch file is unlinked as soon as it is mapped: the mapping lives on, and nothing is left on disk
+    when the run ends or fails.
+    """
+    from curation.model_sources import cache_root
+
+    if len(texts) * EMBED_BYTES <= config.memory_mb * 2**20 // 2:
+        return embedder.encode_long(texts, progress=progress, cancel=cancel, on_load=on_load), False
+    root = Path(config.cache_dir) if config.cache_dir else cache_root() / "embeddings"
+    root.mkdir(parents=True, exist_ok=True)
+    path = root / f"curate-{uuid.uuid4().hex}.npy"
+    try:
+        vectors = embedder.encode_to_file(texts, path, config.memory_mb, progress=progress, cancel=cancel, on_load=on_load)
+    finally:
+        with contextlib.suppress(OSError):  # on Windows a mapped file cannot be removed: it stays in the cache folder
+            path.unlink(missing_ok=True)
+    return vectors, True
 
 
 def near_candidates(
@@ -264,7 +318,29 @@ def near_candidates(
             ok[p] = True
             rules.append(verdict.rule)
     score = found.similarity[ok] if any(is_text) else np.ones(int(ok.sum()), dtype=np.float32)
-    return dedupe.Pairs(found.left[ok], found.right[ok], score), rules
+    return dedupe.Pairs(found.left[ok], found.right[ok], score, found.recall), rules
+
+
+def near_exact_removals(
+    survivors: np.ndarray, views: Views, tokens, config: CurateConfig, progress=None, cancel: threading.Event | None = None,
+) -> list[Removal]:
+    """Examples among survivors that are near-identical text to a kept one (MinHash-LSH, then the pair rules),
+    found before embedding so that each is embedded and searched once."""
+    from curation.minhash import near_exact_pairs
+
+    pick = survivors.tolist()
+    found = near_exact_pairs(
+        [views.inputs[i] for i in pick], [views.outputs[i] for i in pick],
+        ([views.raw_inputs[i] for i in pick], [views.raw_outputs[i] for i in pick]),
+        views.kinds, config.near_exact_jaccard, config.mask_literals, progress, cancel,
+    )
+    if not len(found.left):
+        return []
+    rule_of = {(int(a), int(b)): r for a, b, r in zip(found.left, found.right, found.rules)}
+    lengths = [int(tokens.total[i]) for i in pick]
+    groups = dedupe.group_pairs(len(pick), dedupe.Pairs(found.left, found.right, found.jaccard), config.policy, lengths)
+    return [Removal(pick[m], "near_duplicate", pick[g.keep], s, rule_of[(min(g.keep, m), max(g.keep, m))])
+            for g in groups for m, s in zip(g.members, g.similarity)]
 
 
 def find_conflicts(kept, v_in, v_out, views: Views, config: CurateConfig, encode=None) -> tuple[list[list[int]], list[Flag]]:

@@ -10,9 +10,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from curation import vectors as faiss_index
 from curation.vectors import build_index, faiss_threads
 
 POLICIES = ("first", "longest", "central")
+RECALL_SAMPLE = 1000  # queries whose approximate neighbours are checked against exact search
 
 _NUMBER = re.compile(r"\d{1,3}(?:,\s?\d{3})+(?:\.\d+)?|\d+(?:[.,]\d+)*")  # "89,148" = "89, 148"
 _SPACE = re.compile(r"\s+")
@@ -46,12 +48,33 @@ class DuplicateGroup:
 
 
 @dataclass(frozen=True)
+class Recall:
+    """How many of the exact search's neighbour pairs (≥ threshold) the approximate index found, on a sample."""
+
+    queries: int
+    exact_pairs: int
+    found: int
+
+    @property
+    def value(self) -> float | None:
+        """found / exact_pairs, or None when the sample held no pair to find."""
+        return self.found / self.exact_pairs if self.exact_pairs else None
+
+    def to_dict(self) -> dict:
+        """Plain JSON-able data for the report."""
+        value = self.value
+        return {"recall": None if value is None else round(value, 4), "queries": self.queries,
+                "exact_pairs": self.exact_pairs, "found": self.found}
+
+
+@dataclass(frozen=True)
 class Pairs:
     """Candidate neighbour pairs (i < j) with their similarity in the searched view."""
 
     left: np.ndarray
     right: np.ndarray
     similarity: np.ndarray
+    recall: Recall | None = None  # set when an approximate (IVF) index found them
 
 
 def normalise_text(text: str) -> str:
@@ -90,21 +113,56 @@ def exact_duplicate_groups(keys: Sequence[str], priority: Sequence[float] | None
     return sorted(groups, key=lambda g: g.keep)
 
 
-def neighbour_pairs(vectors: np.ndarray, threshold: float, k: int = 20) -> Pairs:
-    """Pairs (i < j) among each vector's k nearest neighbours with similarity ≥ threshold."""
+def neighbour_pairs(vectors: np.ndarray, threshold: float, k: int = 20, ivf_above: int | None = None) -> Pairs:
+    """Pairs (i < j) among each vector's k nearest neighbours with similarity ≥ threshold.
+
+    Past `ivf_above` vectors (None: vectors.IVF_ABOVE) the search is approximate (IVF); its recall against exact search on a sample of
+    queries is then measured and returned with the pairs.
+    """
     n = len(vectors)
     if n < 2:
         empty = np.zeros(0, dtype=np.int64)
         return Pairs(empty, empty, np.zeros(0, dtype=np.float32))
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    ivf_above = faiss_index.IVF_ABOVE if ivf_above is None else ivf_above
     with faiss_threads(n):
-        sims, idx = build_index(vectors).search(vectors, min(k + 1, n))
+        sims, idx = build_index(vectors, ivf_above=ivf_above).search(vectors, min(k + 1, n))
+    recall = search_recall(vectors, idx, sims, threshold) if n > ivf_above else None
     rows = np.repeat(np.arange(n), idx.shape[1])
     cols, sims = idx.ravel(), sims.ravel()
     keep = (cols >= 0) & (cols != rows) & (sims >= threshold)
     left, right = np.minimum(rows[keep], cols[keep]), np.maximum(rows[keep], cols[keep])
     pair_ids, first = np.unique(left * n + right, return_index=True)
-    return Pairs(left[first], right[first], sims[keep][first])
+    return Pairs(left[first], right[first], sims[keep][first], recall)
+
+
+def search_recall(
+    vectors: np.ndarray, idx: np.ndarray, sims: np.ndarray, threshold: float, sample: int = RECALL_SAMPLE, seed: int = 0
+) -> Recall:
+    """Recall of an approximate search's neighbours (idx, sims: its result for every vector) against exact
+    search, on a random sample of queries: the exact top-k at ≥ threshold, computed block by block."""
+    n, kk = idx.shape
+    rng = np.random.default_rng(seed)
+    queries = np.sort(rng.choice(n, size=min(n, sample), replace=False))
+    q = vectors[queries]
+    rows, cols, scores = [], [], []
+    for start in range(0, n, 16384):  # a block of similarities stays small (16k x 1,000 floats = 64 MB)
+        block = np.asarray(vectors[start : start + 16384]) @ q.T
+        r, c = np.nonzero(block >= threshold)
+        rows.append(c)
+        cols.append(r + start)
+        scores.append(block[r, c])
+    rows, cols, scores = np.concatenate(rows), np.concatenate(cols), np.concatenate(scores)
+    order = np.lexsort((-scores, rows))  # by query, best first
+    rows, cols = rows[order], cols[order]
+    bounds = np.searchsorted(rows, np.arange(len(queries) + 1))
+    exact_pairs = found = 0
+    for p, query in enumerate(queries.tolist()):
+        exact = set(cols[bounds[p] : min(bounds[p + 1], bounds[p] + kk)].tolist()) - {query}
+        approx = {int(j) for j, s in zip(idx[query], sims[query]) if j >= 0 and j != query and s >= threshold}
+        exact_pairs += len(exact)
+        found += len(exact & approx)
+    return Recall(len(queries), exact_pairs, found)
 
 
 def pair_similarity(vectors: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -141,7 +199,7 @@ def duplicate_pairs(
         score = np.minimum(score, other)
     if texts is not None and len(score):
         ok &= same_specifics(texts, pairs.left, pairs.right)
-    return Pairs(pairs.left[ok], pairs.right[ok], score[ok])
+    return Pairs(pairs.left[ok], pairs.right[ok], score[ok], pairs.recall)
 
 
 def group_pairs(

@@ -80,6 +80,8 @@ class EmbeddingCache:
             os.replace(tmp_vectors, self.folder / f"{name}.npy")
             tmp_keys.write_text(json.dumps(keys))
             os.replace(tmp_keys, self.folder / f"{name}.json")
+            # read back memory-mapped: the OS may drop its pages, so a cache of millions of vectors is not resident
+            vectors = np.load(self.folder / f"{name}.npy", mmap_mode="r", allow_pickle=False)
         except OSError as exc:
             self.write_failed = exc
             for tmp in (tmp_vectors, tmp_keys):
@@ -256,3 +258,52 @@ class Embedder:
         sums = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
         np.add.at(sums, np.array(owner), vectors)
         return sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
+
+    def encode_to_file(
+        self,
+        texts: Sequence[str],
+        path: str | Path,
+        memory_mb: int = 1024,
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+        on_load: Progress | None = None,
+        rows: int | None = None,
+    ) -> np.ndarray:
+        """encode_long of texts written chunk by chunk into a .npy file, returned memory-mapped read-only.
+
+        At most about `memory_mb` of vectors and texts are in flight at once (chunk_rows), so the vectors of
+        millions of texts are never all resident; pages of the file are read back as they are used. `rows`
+        overrides the texts per chunk.
+        """
+        path = Path(path)
+        total = len(texts)
+        if not total:
+            return self.encode_long([])
+        rows = rows or chunk_rows(memory_mb)
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+        out = None
+        try:
+            for start in range(0, total, rows):
+                chunk = texts[start : start + rows]
+
+                def chunk_progress(done: int, todo: int, start: int = start, size: int = len(chunk)) -> None:
+                    if progress:
+                        progress(start + (size * done // todo if todo else size), total)
+
+                vectors = self.encode_long(chunk, progress=chunk_progress, cancel=cancel, on_load=on_load)
+                if out is None:
+                    out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(total, vectors.shape[1]))
+                out[start : start + len(chunk)] = vectors
+                del vectors
+            out.flush()
+            del out
+            os.replace(tmp, path)
+        finally:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+        return np.load(path, mmap_mode="r", allow_pickle=False)
+
+
+def chunk_rows(memory_mb: int, dim: int = 384) -> int:
+    """Texts embedded per chunk so that about memory_mb is in flight (vector, key, text: ~4x the vector)."""
+    return max(CHUNK, int(memory_mb) * 2**20 // (4 * dim * 4))

@@ -97,6 +97,7 @@ def render_markdown(report: dict[str, Any], result: CurationResult | None = None
             lines += ["Near duplicates removed (first 5):", "", "| removed | kept twin | similarity |", "|---|---|---|"]
             lines += [f"| {ids[r.index]} | {ids[r.duplicate_of]} | {r.similarity:.3f} |" for r in near]
             lines.append("")
+    lines += _scale_lines(report.get("run") or {})
     lines += ["## Clusters", "", f"{report['clusters']['k']} clusters (k chosen by {report['clusters']['method']}).", "",
               "| # | size | keywords | typical example |", "|---|---|---|---|"]
     lines += [f"| {k['id']} | {k['size']} | {', '.join(k['keywords'][:5])} | {k['medoid']} |" for k in report["clusters"]["items"]]
@@ -124,6 +125,22 @@ def render_markdown(report: dict[str, Any], result: CurationResult | None = None
     local = cost["local"]
     lines += ["", f"Local LoRA ({local['model']}): about {format_duration(local['seconds'])} at {local['tokens_per_second']} tokens/s ({local['measured']}).", ""]
     return "\n".join(lines)
+
+
+def _scale_lines(run: dict[str, Any]) -> list[str]:
+    """How a large run was kept fast and small: the MinHash pre-pass, embeddings on disk, approximate search recall."""
+    lines = []
+    near_exact = run.get("near_exact") or {}
+    if near_exact.get("applied"):
+        lines.append(f"- Near-identical text (MinHash pre-pass): {near_exact.get('removed', 0)} examples removed before embedding.")
+    if run.get("embeddings_file"):
+        lines.append("- Embeddings were memory-mapped from a file (more than the memory setting allows in RAM).")
+    recall = run.get("search_recall")
+    if recall:
+        value = "no duplicate pair in the sample" if recall["recall"] is None else f"recall {recall['recall']:.3f}"
+        lines.append(f"- Approximate (IVF) neighbour search checked against exact search on {recall['queries']} sampled "
+                     f"examples: {value} ({recall['found']} of {recall['exact_pairs']} pairs found).")
+    return ["## Scale", "", *lines, ""] if lines else []
 
 
 def _short(text: str, n: int = 70) -> str:

@@ -26,12 +26,13 @@ def faiss_threads(n_items: int) -> Iterator[None]:
         faiss.omp_set_num_threads(before)
 
 
-def build_index(vectors: np.ndarray, seed: int = 0):
-    """A FAISS inner-product index: exact (flat) for small sets, IVF past IVF_ABOVE vectors."""
+def build_index(vectors: np.ndarray, seed: int = 0, ivf_above: int | None = None):
+    """A FAISS inner-product index: exact (flat) for small sets, IVF past `ivf_above` (None: IVF_ABOVE) vectors (no HNSW);
+    dedupe.search_recall measures what the IVF search misses against exact search."""
     import faiss
 
     n, dim = vectors.shape
-    if n <= IVF_ABOVE:
+    if n <= (IVF_ABOVE if ivf_above is None else ivf_above):
         index = faiss.IndexFlatIP(dim)
     else:
         nlist = int(4 * np.sqrt(n))
