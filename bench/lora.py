@@ -7,7 +7,15 @@ Sections:
   2. quality: ROUGE-L on held-out attribute sets (never seen in training, all their references), base
      model zero-shot vs the adapter tunewise trained in section 1
 
+  3. --processes 1 2: the CLI (`tunewise finetune --processes N`, accelerate launch, gloo on a CPU) on the same
+     work (same steps and global batch: batch/N per process): useful tokens/s, peak memory per process, and the
+     memory estimate finetune() made against the peak it measured
+  4. --device cuda: on a GPU, LoRA vs QLoRA (--quantize 4bit) of the packaged model: tokens/s and peak GPU memory
+     (torch.cuda.max_memory_allocated); refuses clearly without CUDA (and names the extra without bitsandbytes)
+
 Run:  .venv/bin/python bench/lora.py [--train 256] [--steps 32] [--heldout 100] [--out results.json]
+      nice -n 10 .venv/bin/python bench/lora.py --processes 1 2 --train 64 --steps 8
+      .venv/bin/python bench/lora.py --device cuda --steps 32
 """
 
 from __future__ import annotations
@@ -209,7 +217,94 @@ def measure_quality(args: argparse.Namespace, work: Path) -> dict:
     return out
 
 
+def measure_gpu(args: argparse.Namespace, work: Path, quantize: str) -> dict:
+    """One tunewise run on the GPU (LoRA or QLoRA): useful tokens/s, peak GPU memory, the estimate it made."""
+    import torch
+
+    from curation.example import Example
+    from training.finetune import TrainingData, finetune
+    from training.lora_config import LoraSettings
+
+    train, _ = split_e2e(args.train, args.heldout)
+    examples = [Example(f"e2e-{i}", conversation(a, t)) for i, (a, t) in enumerate(train)]
+    settings = LoraSettings(**LORA, learning_rate=args.lr, max_steps=args.steps, batch_size=args.batch_size,
+                            warmup_ratio=0.05, max_length=256, seed=SEED, quantize=quantize, report_to="none",
+                            model=args.model)
+    torch.cuda.reset_peak_memory_stats()
+    result = finetune(TrainingData(examples, [], "e2e"), settings, work / "runs" / f"gpu-{quantize}")
+    m = result.metrics
+    return {"quantize": quantize, "useful_tokens_per_s": m["train_tokens_seen"] / m["train_runtime_s"],
+            "median_step_tokens_per_s": m["tokens_per_s"], "train_seconds": m["train_runtime_s"], "steps": m["steps"],
+            "peak_gpu_mb": torch.cuda.max_memory_allocated() / 2**20, "memory_estimate_gb": m["memory_estimate_gb"],
+            "final_train_loss": m["train_loss"], "gpu": torch.cuda.get_device_name()}
+
+
+def measure_processes(args: argparse.Namespace, work: Path, processes: int) -> dict:
+    """`tunewise finetune --processes N` as a user runs it, on the same global batch (batch/N per process)."""
+    from training.runs import read_metrics, read_run
+
+    data = work / "e2e.jsonl"
+    if not data.exists():
+        train, _ = split_e2e(args.train, args.heldout)
+        data.write_text("".join(json.dumps({"id": f"e2e-{i}", "messages": conversation(a, t)}) + "\n"
+                                for i, (a, t) in enumerate(train)))
+    name = f"p{processes}"
+    cmd = [sys.executable, "-m", "advisor.cli", "finetune", str(data), "--project", str(work), "--name", name,
+           "--processes", str(processes), "--max-steps", str(args.steps), "--batch-size", str(args.batch_size // processes),
+           "--lr", str(args.lr), "--max-length", "256", "--eval-fraction", "0.05", "--patience", "0",
+           "--eval-steps", str(args.steps), "--report-to", "none", "--target-modules", ",".join(LORA["target_modules"])]
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)  # ru_maxrss: the largest process of the launcher's tree
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"tunewise finetune --processes {processes} failed (exit {os.waitstatus_to_exitcode(status)})")
+    run = work / "runs" / name
+    m = read_run(run)["metrics"]
+    steps = [r["tokens_per_s"] for r in read_metrics(run) if r.get("kind") == "train"][1:]  # step 1 warms up
+    import statistics
+
+    return {"processes": processes, "steps": m["steps"], "train_seconds": m["train_runtime_s"],
+            # the main process counts its own tokens; every process trains on as many (the sampler splits evenly)
+            "useful_tokens_per_s": m["train_tokens_seen"] * processes / m["train_runtime_s"],
+            "median_step_tokens_per_s": statistics.median(steps) * processes if steps else None,
+            "peak_memory_gb_main": m["peak_memory_gb"], "peak_rss_gb_largest": usage.ru_maxrss / 2**20,
+            "memory_estimate_gb": m["memory_estimate_gb"], "process_seconds": time.perf_counter() - start}
+
+
+def compare_processes(args: argparse.Namespace) -> dict:
+    """Section 3: 1 process against 2 on the same work; printed and returned."""
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="tunewise-bench-processes-") as tmp:
+        for n in args.processes:
+            results[n] = measure_processes(args, Path(tmp), n)
+    print(f"\n3. Processes (accelerate launch, {'gloo on the CPU' if args.device == 'cpu' else 'GPU'}): "
+          f"{args.steps} steps, global batch {args.batch_size}, {args.train} E2E examples, {os.cpu_count()} cores\n")
+    print(f"{'processes':>9}{'useful tok/s':>14}{'median step':>13}{'train s':>9}{'peak GB/process':>17}"
+          f"{'estimate GB':>13}{'est/peak':>10}")
+    for n, r in results.items():
+        ratio = r["memory_estimate_gb"] / r["peak_memory_gb_main"] if r["peak_memory_gb_main"] else float("nan")
+        print(f"{n:>9}{r['useful_tokens_per_s']:>14.1f}{r['median_step_tokens_per_s'] or 0:>13.1f}{r['train_seconds']:>9.1f}"
+              f"{r['peak_rss_gb_largest']:>17.2f}{r['memory_estimate_gb']:>13.2f}{ratio:>10.2f}")
+    return results
+
+
+def compare_gpu(args: argparse.Namespace, work: Path) -> dict:
+    """Section 4: LoRA vs QLoRA on the GPU, each in its own process (its own peak)."""
+    results = {}
+    for quantize in ("none", "4bit"):
+        results[quantize] = run_measurement(f"gpu_{quantize}", args, work)
+    print(f"\n4. GPU ({results['none']['gpu']}): {args.model or 'SmolLM2-135M-Instruct'}, {args.steps} steps x batch "
+          f"{args.batch_size}\n")
+    print(f"{'base':<16}{'useful tok/s':>14}{'train s':>9}{'peak GPU MB':>13}{'estimate GB':>13}{'final loss':>12}")
+    for label, r in (("LoRA (bf16/fp16)", results["none"]), ("QLoRA (4-bit)", results["4bit"])):
+        print(f"{label:<16}{r['useful_tokens_per_s']:>14.1f}{r['train_seconds']:>9.1f}{r['peak_gpu_mb']:>13.0f}"
+              f"{r['memory_estimate_gb']:>13.2f}{r['final_train_loss']:>12.3f}")
+    return results
+
+
 MEASUREMENTS = {
+    "gpu_none": lambda args, work: measure_gpu(args, work, "none"),
+    "gpu_4bit": lambda args, work: measure_gpu(args, work, "4bit"),
     "baseline": measure_baseline,
     "tunewise_fp32": lambda args, work: measure_tunewise(args, work, "fp32"),
     "tunewise": measure_tunewise,
@@ -227,7 +322,8 @@ def run_measurement(name: str, args: argparse.Namespace, work: Path) -> dict:
         shutil.rmtree(work / "runs" / previous, ignore_errors=True)
     cmd = [sys.executable, __file__, "--_measure", name, "--_work", str(work), "--train", str(args.train),
            "--heldout", str(args.heldout), "--steps", str(args.steps), "--batch-size", str(args.batch_size),
-           "--lr", str(args.lr), "--max-new-tokens", str(args.max_new_tokens)]
+           "--lr", str(args.lr), "--max-new-tokens", str(args.max_new_tokens), "--device", args.device]
+    cmd += ["--model", args.model] if args.model else []
     start = time.perf_counter()
     proc = subprocess.Popen(cmd)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -306,6 +402,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="also write every number as JSON")
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
                         help="cuda: train on the GPU (refuses clearly where none is usable); cpu: the default")
+    parser.add_argument("--processes", type=int, nargs="+", choices=[1, 2, 4, 8],
+                        help="compare `tunewise finetune --processes N` for these N (e.g. 1 2) instead of the default sections")
+    parser.add_argument("--model", help="with --device cuda: a model folder or cached hub id (default: the packaged model)")
     parser.add_argument("--_measure", choices=list(MEASUREMENTS), help=argparse.SUPPRESS)
     parser.add_argument("--_work", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -315,9 +414,25 @@ def main() -> None:
         if not torch.cuda.is_available():
             sys.exit("bench/lora.py --device cuda: no CUDA GPU is usable here (torch.cuda.is_available() is False). "
                      "Run it on a GPU machine with a CUDA build of torch, or drop --device.")
+        import importlib.util
+
+        if importlib.util.find_spec("bitsandbytes") is None:
+            sys.exit("bench/lora.py --device cuda compares LoRA with QLoRA, which needs bitsandbytes: "
+                     "pip install 'tunewise[gpu]'.")
     if args._measure:
         result = MEASUREMENTS[args._measure](args, args._work)
         (args._work / f"{args._measure}.json").write_text(json.dumps(result))
+        return
+    if args.processes:
+        results = compare_processes(args)
+        if args.out:
+            args.out.write_text(json.dumps(results, indent=2))
+        return
+    if args.device == "cuda":
+        with tempfile.TemporaryDirectory(prefix="tunewise-bench-gpu-") as tmp:
+            results = compare_gpu(args, Path(tmp))
+        if args.out:
+            args.out.write_text(json.dumps(results, indent=2))
         return
     with tempfile.TemporaryDirectory(prefix="tunewise-bench-lora-") as tmp:
         work = Path(tmp)

@@ -86,10 +86,24 @@ def _finite(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and 0 <= value <= 1e12
 
 
-def estimate_cost(train_tokens: int, epochs: int, pricing: dict) -> dict:
-    """Hosted fine-tuning price per model and local LoRA time for train_tokens × epochs."""
+def estimate_cost(train_tokens: int, epochs: int, pricing: dict, tokens_per_second: float | None = None,
+                  measured_by: str | None = None) -> dict:
+    """Hosted fine-tuning price per model and local LoRA time for train_tokens × epochs.
+
+    Args:
+        tokens_per_second: the training speed measured on this machine (training.runs.measured_speed); None = the
+            pricing table's reference speed, said to be assumed.
+        measured_by: the run that measured tokens_per_second, named in the text.
+    """
     billed = train_tokens * epochs
-    local = pricing["local"]
+    local = dict(pricing["local"])
+    if tokens_per_second is not None and math.isfinite(tokens_per_second) and tokens_per_second > 0:
+        run = f"run {measured_by}" if measured_by else "a past run"
+        local |= {"tokens_per_second": round(float(tokens_per_second), 1), "speed_basis": "measured",
+                  "measured": f"measured on this machine by {run}"}
+    else:
+        local |= {"speed_basis": "assumed",
+                  "measured": f"assumed, no run on this machine yet; reference: {local.get('measured', 'pricing table')}"}
     seconds = billed / float(local["tokens_per_second"])
     return {
         "train_tokens": int(train_tokens),

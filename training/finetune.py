@@ -116,9 +116,14 @@ def cancel_on_sigint(cancel: threading.Event) -> Iterator[threading.Event]:
         yield cancel
         return
 
+    first = [0.0]
+    echo = 3.0 if world_size() > 1 else 0.0  # torchrun passes the terminal's Ctrl-C on to its workers a second time
+
     def handler(signum, frame):
-        if cancel.is_set():
+        if cancel.is_set() and time.monotonic() - first[0] >= echo:
             raise KeyboardInterrupt
+        if not cancel.is_set():
+            first[0] = time.monotonic()
         cancel.set()
 
     previous = signal.signal(signal.SIGINT, handler)
@@ -150,6 +155,56 @@ def is_main_process() -> bool:
     return int(os.environ.get("RANK", "0") or 0) == 0
 
 
+def world_size() -> int:
+    """How many processes train this run (WORLD_SIZE under `accelerate launch` / torchrun, else 1)."""
+    return int(os.environ.get("WORLD_SIZE", "1") or 1)
+
+
+MULTI_PROCESS_TYPES = ("MULTI_CPU", "MULTI_GPU", "FSDP", "DEEPSPEED")  # accelerate distributed_type values a run can use
+
+
+def check_accelerate_config(path: str | Path) -> dict[str, Any]:
+    """An accelerate config file (YAML or JSON, as `accelerate config` writes) read safely and checked the way
+    `accelerate launch` reads it; UsageError naming the file and what is wrong (FSDP needs an fsdp_config mapping)."""
+    from curation.safe_read import read_json_file, read_yaml_file
+
+    path = Path(path)
+    hint = "Write it with `accelerate config --config_file FILE`, or fix it (see accelerate's FSDP guide for fsdp_config)."
+    try:
+        config = (read_json_file if path.suffix == ".json" else read_yaml_file)(path, "accelerate config", hint=hint)
+    except TunewiseError as exc:
+        raise UsageError(exc.message, exc.hint or hint) from None
+    if not isinstance(config, dict):
+        raise UsageError(f"The accelerate config {path} must be a mapping of setting: value.", hint)
+    kind = str(config.get("distributed_type", ""))
+    if kind not in MULTI_PROCESS_TYPES:
+        raise UsageError(f"The accelerate config {path} has distributed_type {kind or '(none)'}; tunewise --processes "
+                         f"needs one of {', '.join(MULTI_PROCESS_TYPES)}.", hint)
+    if kind == "FSDP" and not isinstance(config.get("fsdp_config"), dict):
+        raise UsageError(f"The accelerate config {path} asks for FSDP but has no fsdp_config mapping.", hint)
+    from accelerate.commands.config.config_args import load_config_from_file
+
+    try:
+        load_config_from_file(str(path))  # accelerate's own reading: unknown keys and bad values
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise UsageError(f"accelerate cannot use the config {path}: {exc}", hint) from None
+    return config
+
+
+def any_process(flag: bool) -> bool:
+    """Whether `flag` is set in any of the run's processes (itself when there is one): every process must stop,
+    checkpoint and save at the same step, or the others wait for it forever."""
+    import torch
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return flag
+    device = f"cuda:{torch.cuda.current_device()}" if dist.get_backend() == "nccl" else "cpu"
+    value = torch.tensor([1 if flag else 0], device=device)
+    dist.all_reduce(value, op=dist.ReduceOp.MAX)
+    return bool(value.item())
+
+
 def _callbacks(metrics_path: Path, counter: TokenCounter, progress: Progress | None, on_log: OnLog | None,
                cancel: threading.Event | None):
     """The TrainerCallback that writes metrics.jsonl, reports progress and turns `cancel` into checkpoint + stop."""
@@ -167,7 +222,13 @@ def _callbacks(metrics_path: Path, counter: TokenCounter, progress: Progress | N
             self.training = False
             self.tag: dict[str, Any] = {}  # extra fields for eval rows (the final evaluation is marked)
 
-        def on_train_begin(self, args, state, control, **kwargs):
+        def on_train_begin(self, args, state, control, optimizer=None, lr_scheduler=None, **kwargs):
+            lr_scheduler = getattr(lr_scheduler, "scheduler", lr_scheduler)  # accelerate may wrap it
+            if state.global_step and optimizer is not None and hasattr(lr_scheduler, "lr_lambdas"):
+                # resumed: the optimizer holds the learning rate the old schedule ended on (0 at the end of a run
+                # that reached its max steps); the next step takes the rate this run's schedule gives it
+                for group, base, rate in zip(optimizer.param_groups, lr_scheduler.base_lrs, lr_scheduler.lr_lambdas):
+                    group["lr"] = base * rate(state.global_step)
             self.mark, self.tokens = time.perf_counter(), counter.tokens
             self.cpu_start = time.process_time()
             self.training = True
@@ -186,7 +247,7 @@ def _callbacks(metrics_path: Path, counter: TokenCounter, progress: Progress | N
             self.check_cancel(control)
 
         def check_cancel(self, control) -> None:
-            if self.training and cancel is not None and cancel.is_set() and not self.interrupted:
+            if self.training and not self.interrupted and any_process(cancel is not None and cancel.is_set()):
                 self.interrupted = True
                 control.should_save = True  # Trainer saves a checkpoint of this step, then stops
                 control.should_training_stop = True
@@ -213,14 +274,12 @@ def _callbacks(metrics_path: Path, counter: TokenCounter, progress: Progress | N
                 row |= {"kind": "summary", "train_loss": logs.get("train_loss"), "train_runtime_s": logs["train_runtime"]}
             else:
                 return
-            if not state.is_world_process_zero:  # every process logs; one writes
-                self.check_cancel(control)
-                return
-            with metrics_path.open("a", encoding="utf-8") as handle:
-                handle.write(json.dumps(row) + "\n")
-            if on_log:
-                on_log(row)
-            self.check_cancel(control)
+            if state.is_world_process_zero:  # every process logs; one writes
+                with metrics_path.open("a", encoding="utf-8") as handle:
+                    handle.write(json.dumps(row) + "\n")
+                if on_log:
+                    on_log(row)
+            self.check_cancel(control)  # in every process: the same logs, so the same collective calls
 
     return RunCallback()
 
@@ -237,6 +296,7 @@ def _training_args(settings: LoraSettings, run_dir: Path, has_eval: bool, device
 
     from training.model import resolve_precision
 
+    precision = resolve_precision(settings.precision, device)
     early = has_eval and settings.early_stopping_patience > 0
     report = resolve_report_to(settings.report_to)
     save_steps = settings.eval_steps if has_eval else (settings.save_steps or settings.eval_steps)
@@ -255,7 +315,7 @@ def _training_args(settings: LoraSettings, run_dir: Path, has_eval: bool, device
         activation_checkpointing=settings.gradient_checkpointing,
         activation_checkpointing_kwargs={"use_reentrant": False} if settings.gradient_checkpointing else None,
         remove_unused_columns=False, prediction_loss_only=True, dataloader_num_workers=0,
-        use_cpu=device == "cpu", bf16=resolve_precision(settings.precision, device) == "bf16",
+        use_cpu=device == "cpu", bf16=precision == "bf16", fp16=precision == "fp16",
     )
 
 
@@ -305,7 +365,7 @@ def finetune(
     main = is_main_process()
     resolve_report_to(settings.report_to)  # a missing tracker package is said before any model loads
     # the main process checks the folder; the others only find the checkpoint (the main one may have written run.json already)
-    checkpoint = _check_run_folder(run_dir, data, resume) if main else runs.latest_checkpoint(run_dir) if resume else None
+    checkpoint = _check_run_folder(run_dir, data, resume, settings) if main else runs.latest_checkpoint(run_dir) if resume else None
     if not data.train:
         raise DataError("The training set is empty.", "Curate more examples, or pass a data file with at least a few conversations.")
     notes: list[str] = []
@@ -321,7 +381,11 @@ def finetune(
     set_seed(settings.seed)
     limit_heap_growth()
     shared = loaded is not None
-    loaded = loaded or load_model(settings.model)
+    if shared and settings.quantize != "none":
+        raise UsageError("A quantised run loads its own base model (it cannot copy one already loaded).",
+                         "Call finetune() without `loaded` when settings.quantize is set.")
+    loaded = loaded or load_model(settings.model, quantize=settings.quantize)
+    precision = resolve_precision(settings.precision, loaded.device)  # fp16 on a CPU is refused before any step
     if loaded.name != model_label(settings.model):
         raise UsageError(f"The loaded model is {loaded.name} but the settings name {model_label(settings.model)}.")
     check_assistant_masking(loaded.tokenizer, loaded.name)
@@ -341,8 +405,8 @@ def finetune(
     record = runs.read_run(run_dir) if resume else {}
     record |= {"name": run_dir.name, "created": record.get("created") or runs.now_iso(), "status": "running",
                "model": model_label(settings.model), "device": loaded.device,
-               "precision": resolve_precision(settings.precision, loaded.device), "data": data_info,
-               "processes": int(os.environ.get("WORLD_SIZE", "1") or 1), "memory_estimate_gb": estimate.to_dict()}
+               "precision": precision, "quantize": settings.quantize, "data": data_info,
+               "processes": world_size(), "memory_estimate_gb": estimate.to_dict()}
     write_json(run_dir / runs.RUN_FILE, record)
     if main and checkpoint is not None:
         _trim_metrics(run_dir, int(checkpoint.name.split("-")[-1]))
@@ -426,11 +490,12 @@ def _check_memory(model, settings: LoraSettings, train_set, device: str, max_len
     from training.memory_estimate import available_memory, check_fits, estimate_memory
 
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    frozen = sum(p.numel() for p in model.parameters() if not p.requires_grad)
-    size = next((p.element_size() for p in model.parameters() if not p.requires_grad), 4)
+    frozen = [p for p in model.parameters() if not p.requires_grad]
+    weight_bytes = sum(p.numel() * p.element_size() for p in frozen)  # as stored: 4-bit weights are packed two a byte
     trained = [sum(1 for x in item["labels"] if x != IGNORE_INDEX) for item in train_set.items]
-    estimate = estimate_memory(model.config, frozen, trainable, train_set.lengths, trained, settings.batch_size,
-                               settings.packing, settings.gradient_checkpointing, size, device)
+    estimate = estimate_memory(model.config, sum(p.numel() for p in frozen), trainable, train_set.lengths, trained,
+                               settings.batch_size, settings.packing, settings.gradient_checkpointing, device=device,
+                               weight_bytes=weight_bytes)
     check_fits(estimate, available_memory(device), settings.batch_size, settings.grad_accum, max_length,
                settings.gradient_checkpointing)
     return estimate
@@ -456,6 +521,11 @@ def _with_lora(model, settings: LoraSettings, copy_first: bool):
     from peft import LoraConfig, get_peft_model
 
     model = copy.deepcopy(model) if copy_first else model
+    if settings.quantize != "none":  # QLoRA: norms in fp32, inputs that take gradients, checkpointing as set
+        from peft import prepare_model_for_kbit_training
+
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=settings.gradient_checkpointing,
+                                                gradient_checkpointing_kwargs={"use_reentrant": False})
     targets = settings.target_modules or detect_target_modules(model)
     lora = LoraConfig(r=settings.rank, lora_alpha=settings.alpha, lora_dropout=settings.dropout, target_modules=peft_targets(targets),
                       task_type="CAUSAL_LM", bias="none")
@@ -501,8 +571,12 @@ def _save_adapter(model, tokenizer, adapter: Path, model_name: str | None, base_
         (tmp / ADAPTER_META).write_text(json.dumps({"base_model": model_name, "run": adapter.parent.name}))
 
 
-def _check_run_folder(run_dir: Path, data: TrainingData, resume: bool) -> Path | None:
-    """The checkpoint to resume from (None = fresh start); refuses to overwrite a run or resume on other data."""
+def _check_run_folder(run_dir: Path, data: TrainingData, resume: bool, settings: LoraSettings | None = None) -> Path | None:
+    """The checkpoint to resume from (None = fresh start); refuses to overwrite a run or resume on other data.
+
+    A run that completed at its max_steps resumes when `settings` ask for more steps (it continues from its last
+    checkpoint); one that finished otherwise is refused.
+    """
     record = runs.read_run(run_dir)
     if not resume:
         if record or (run_dir / runs.CHECKPOINTS_DIR).exists():
@@ -514,8 +588,12 @@ def _check_run_folder(run_dir: Path, data: TrainingData, resume: bool) -> Path |
     if record.get("data", {}).get("fingerprint") not in (None, data.fingerprint()):
         raise UsageError(f"Run {run_dir.name} was trained on other data ({record['data'].get('source')}).",
                          "Resume with the same data, or start a new run with another --name.")
-    if record.get("status") in ("completed", "early_stopped"):
-        raise UsageError(f"Run {run_dir.name} already finished ({record['status']}).", "Start a new run with another --name.")
+    done = (record.get("metrics") or {}).get("steps") or 0
+    extends = settings is not None and record.get("status") == "completed" and settings.max_steps > done
+    if record.get("status") in ("completed", "early_stopped") and not extends:
+        hint = (f"Pass --max-steps above {done} to train it further, or start a new run with another --name."
+                if record.get("status") == "completed" else "Start a new run with another --name.")
+        raise UsageError(f"Run {run_dir.name} already finished ({record['status']}).", hint)
     return runs.latest_checkpoint(run_dir)
 
 

@@ -31,6 +31,8 @@ TARGET_MODULES: dict[str, list[str]] = {
 
 ALL_LINEAR = "all-linear"  # peft's name for every linear layer except the output head
 REPORT_TO = ("auto", "tensorboard", "wandb", "mlflow", "none")
+PRECISIONS = ("auto", "bf16", "fp16", "fp32")
+QUANTIZE = ("none", "4bit")
 
 
 @dataclass
@@ -55,8 +57,9 @@ class LoraSettings:
     packing: bool = field(default=False, metadata={"help": "False: pad within length-grouped batches (fastest for short examples: "
                                                           "attention stays per example); True: one padding-free row per batch with "
                                                           "a block-diagonal mask (for very uneven lengths)"})
-    precision: str = field(default="auto", metadata={"help": "auto: bf16 autocast where the GPU or CPU computes bf16 natively "
-                                                           "(AVX512-BF16/AMX), else fp32; or force bf16 / fp32. Weights stay fp32"})
+    precision: str = field(default="auto", metadata={"help": "auto: on a GPU bf16 where it computes bf16, else fp16; on a CPU "
+                                                           "bf16 where it has AVX512-BF16/AMX, else fp32; or force bf16 / fp16 "
+                                                           "(GPU only) / fp32. Trainable weights stay fp32"})
     warmup_ratio: float = field(default=0.05, metadata={"help": "share of steps spent warming up the learning rate"})
     weight_decay: float = field(default=0.0, metadata={"help": "AdamW weight decay on the LoRA weights"})
     save_total_limit: int = field(default=3, metadata={"help": "checkpoints kept (the best one is always kept)"})
@@ -64,6 +67,8 @@ class LoraSettings:
     gradient_checkpointing: bool = field(default=True, metadata={"help": "keep only each layer's input during the forward pass and "
                                                                          "recompute the rest in backward: activations take a few "
                                                                          "times less memory for about a third more compute"})
+    quantize: str = field(default="none", metadata={"help": "none, or 4bit: QLoRA, the frozen base loaded in 4-bit NF4 "
+                                                             "(bitsandbytes, CUDA only); the LoRA weights train in full precision"})
     report_to: str = field(default="auto", metadata={"help": "tracking: tensorboard (logs in the run folder), wandb, mlflow or none; "
                                                              "auto = tensorboard when it is installed, else none"})
 
@@ -93,8 +98,10 @@ class LoraSettings:
         for name, ok, expected in checks:
             if not ok:
                 raise UsageError(f"LoRA setting {name}={getattr(self, name)!r} is invalid: it must be {expected}.")
-        if self.precision not in ("auto", "bf16", "fp32"):
-            raise UsageError(f"LoRA setting precision={self.precision!r} is invalid: it must be auto, bf16 or fp32.")
+        if self.precision not in PRECISIONS:
+            raise UsageError(f"LoRA setting precision={self.precision!r} is invalid: it must be auto, bf16, fp16 or fp32.")
+        if self.quantize not in QUANTIZE:
+            raise UsageError(f"LoRA setting quantize={self.quantize!r} is invalid: it must be none or 4bit.")
         if self.report_to not in REPORT_TO:
             raise UsageError(f"LoRA setting report_to={self.report_to!r} is invalid: it must be one of {', '.join(REPORT_TO)}.")
         if self.target_modules is not None and (not self.target_modules or not all(isinstance(m, str) and m for m in self.target_modules)):

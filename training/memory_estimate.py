@@ -18,6 +18,14 @@ GB = 1024**3
 PROCESS_OVERHEAD = int(0.35 * GB)  # Python, torch and transformers loaded, before any weight
 VECTORS_PER_LAYER = {True: 2, False: 24}  # float32 hidden-size vectors kept per token and layer (checkpointing on/off)
 LOGIT_COPIES = 2  # the logits and their gradient
+NF4_BITS = 4.127  # bits per weight of a 4-bit NF4 base: the weights and their double-quantised block constants (QLoRA)
+
+
+def weight_bytes(n_params: int, quantize: str = "none", bytes_per_weight: int = 4) -> int:
+    """Bytes the frozen base takes: `bytes_per_weight` each, or about 4.1 bits each when quantised to 4-bit."""
+    if quantize == "4bit":
+        return int(n_params * NF4_BITS / 8)
+    return n_params * bytes_per_weight
 
 
 @dataclass
@@ -43,7 +51,8 @@ class MemoryEstimate:
 
 
 def estimate_memory(config, n_params: int, lora_params: int, lengths: list[int], trained: list[int], batch_size: int,
-                    packing: bool, checkpointing: bool, bytes_per_weight: int = 4, device: str = "cpu") -> MemoryEstimate:
+                    packing: bool, checkpointing: bool, bytes_per_weight: int = 4, device: str = "cpu",
+                    weight_bytes: int | None = None) -> MemoryEstimate:
     """Peak memory of training `n_params` weights with `lora_params` trainable on rows of these token lengths.
 
     Args:
@@ -51,6 +60,8 @@ def estimate_memory(config, n_params: int, lora_params: int, lengths: list[int],
         lengths: tokens per example; trained: assistant (trained) tokens per example, same order.
         batch_size: examples per forward pass; the largest batch is the `batch_size` longest examples, padded to the
             longest (packing: concatenated without padding).
+        weight_bytes: the base's bytes as stored, when known (a loaded model: 4-bit weights packed two a byte);
+            else n_params * bytes_per_weight.
     """
     order = sorted(range(len(lengths)), key=lambda i: -lengths[i])[:batch_size]
     tokens = sum(lengths[i] for i in order) if packing else (lengths[order[0]] * len(order) if order else 0)
@@ -58,7 +69,8 @@ def estimate_memory(config, n_params: int, lora_params: int, lengths: list[int],
     hidden, layers = int(config.hidden_size), int(config.num_hidden_layers)
     vocab = int(config.vocab_size)
     activations = tokens * layers * hidden * 4 * VECTORS_PER_LAYER[checkpointing]
-    return MemoryEstimate(weights=n_params * bytes_per_weight, lora=lora_params * 16, activations=activations,
+    weights = weight_bytes if weight_bytes is not None else n_params * bytes_per_weight
+    return MemoryEstimate(weights=weights, lora=lora_params * 16, activations=activations,
                           logits=kept * vocab * 4 * LOGIT_COPIES,
                           overhead=PROCESS_OVERHEAD if device == "cpu" else 0, batch_tokens=tokens)
 

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from curation.errors import ModelError
+from curation.errors import ModelError, UsageError
 from curation.model_sources import DEFAULT_GENERATOR, cache_root, default_generator_gguf, resolve_model
 
 # The packaged model's hub id, written into adapter configs so the adapter also loads outside tunewise.
@@ -54,10 +54,50 @@ def native_bf16(device: str) -> bool:
 
 
 def resolve_precision(precision: str, device: str) -> str:
-    """'bf16' or 'fp32' for a setting of auto / bf16 / fp32 (auto = bf16 autocast where the hardware has it)."""
+    """'bf16', 'fp16' or 'fp32' for a setting of auto / bf16 / fp16 / fp32.
+
+    auto: on a GPU bf16 where it computes bf16 (Ampere and later), else fp16; on a CPU bf16 where it has
+    AVX512-BF16 / AMX, else fp32. fp16 needs a GPU (UsageError on a CPU).
+    """
     if precision == "auto":
+        if device == "cuda":
+            return "bf16" if native_bf16(device) else "fp16"
         return "bf16" if native_bf16(device) else "fp32"
+    if precision == "fp16" and device != "cuda":
+        raise UsageError("Precision fp16 needs a CUDA GPU; this run is on the CPU.", "Pass --precision auto, bf16 or fp32.")
     return precision
+
+
+GPU_EXTRA_HINT = "pip install 'tunewise[gpu]' (bitsandbytes), on a machine with an NVIDIA GPU and CUDA."
+
+
+def check_quantize(quantize: str, device: str) -> None:
+    """Raise UsageError when a quantised base cannot load here: 4-bit needs CUDA and the bitsandbytes package."""
+    import importlib.util
+
+    if quantize == "none":
+        return
+    if quantize != "4bit":
+        raise UsageError(f"Unknown quantisation {quantize!r}.", "Pass --quantize 4bit, or none.")
+    if device != "cuda":
+        raise UsageError("--quantize 4bit (QLoRA) needs a CUDA GPU, and this machine has none (training runs on the CPU).",
+                         "Leave --quantize out: on a CPU LoRA trains the full-precision base. " + GPU_EXTRA_HINT)
+    if importlib.util.find_spec("bitsandbytes") is None:
+        raise UsageError("--quantize 4bit (QLoRA) needs the bitsandbytes package, which is not installed.", GPU_EXTRA_HINT)
+
+
+def quantization_config(quantize: str, device: str):
+    """transformers' BitsAndBytesConfig for a QLoRA base (4-bit NF4, double quantisation, compute in the GPU's
+    bf16 or fp16), or None when not quantising; UsageError when it cannot load here."""
+    check_quantize(quantize, device)
+    if quantize == "none":
+        return None
+    import torch
+    from transformers import BitsAndBytesConfig
+
+    compute = torch.bfloat16 if resolve_precision("auto", device) == "bf16" else torch.float16
+    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=compute,
+                              bnb_4bit_use_double_quant=True)
 
 
 def default_model_dir() -> Path:
@@ -169,24 +209,35 @@ def load_model_tokenizer(name: str | None = None) -> tuple[object, str]:
     return tokenizer, source
 
 
-def load_model(name: str | None = None, device: str | None = None, dtype: str = "float32") -> LoadedModel:
-    """Load a causal LM and its tokenizer onto the GPU when there is one, else the CPU (never remote code)."""
+def load_model(name: str | None = None, device: str | None = None, dtype: str = "float32",
+               quantize: str = "none") -> LoadedModel:
+    """Load a causal LM and its tokenizer onto the GPU when there is one, else the CPU (never remote code).
+
+    quantize="4bit" loads the frozen base in 4-bit NF4 for QLoRA (CUDA and bitsandbytes; UsageError otherwise),
+    on this process's GPU (LOCAL_RANK under accelerate launch).
+    """
     import torch
     from transformers import AutoModelForCausalLM
     from transformers.utils import logging as hf_logging
 
-    tokenizer, source = load_model_tokenizer(name)
     device = device or pick_device()
+    quantized = quantization_config(quantize, device)  # refused before any file is read
+    tokenizer, source = load_model_tokenizer(name)
+    extra: dict = {}
+    if quantized is not None:
+        extra = {"quantization_config": quantized, "device_map": {"": int(os.environ.get("LOCAL_RANK", "0") or 0)}}
+        dtype = "bfloat16" if quantized.bnb_4bit_compute_dtype == torch.bfloat16 else "float16"  # the unquantised layers
     bars = hf_logging.is_progress_bar_enabled()
     hf_logging.disable_progress_bar()  # no "Loading weights" bar on the user's terminal; ours show progress
     try:
-        model = AutoModelForCausalLM.from_pretrained(source, dtype=getattr(torch, dtype), trust_remote_code=False)
+        model = AutoModelForCausalLM.from_pretrained(source, dtype=getattr(torch, dtype), trust_remote_code=False, **extra)
     except (OSError, ValueError, KeyError) as exc:
         raise ModelError(f"Could not load the model {model_label(name)}: {exc}", _load_hint(name)) from exc
     finally:
         if bars:
             hf_logging.enable_progress_bar()
-    model.to(device)
+    if quantized is None:  # a 4-bit model is placed by device_map (bitsandbytes refuses .to())
+        model.to(device)
     if model.config.pad_token_id is None:
         model.config.pad_token_id = tokenizer.pad_token_id
     return LoadedModel(model, tokenizer, model_label(name), source, device)

@@ -170,20 +170,50 @@ def _metric_row_ok(row: Any) -> bool:
                for k in _METRIC_NUMBERS)
 
 
-def measured_tokens_per_s(project: str | Path) -> float | None:
-    """Training speed measured on this machine: the median tokens/s of the train steps of the newest run that logged
-    any (the first step is left out when there are others: it pays for warm-up), or None before any run."""
+@dataclass
+class MeasuredSpeed:
+    """Training speed measured by a past run on this machine."""
+
+    tokens_per_s: float  # median of its train steps (the warm-up step left out when there are others)
+    run: str  # the run that measured it
+    step_seconds: float | None  # median seconds per optimizer step, from the steps' times (None: too few steps)
+
+
+def measured_speed(project: str | Path) -> MeasuredSpeed | None:
+    """The newest run's measured training speed (tokens/s and seconds per step), or None before any run logged a step."""
     import statistics
 
     for info in reversed(list_runs(project)):
         try:
-            speeds = [r["tokens_per_s"] for r in read_metrics(Path(info.path))
-                      if r.get("kind") == "train" and isinstance(r.get("tokens_per_s"), (int, float)) and r["tokens_per_s"] > 0]
+            rows = [r for r in read_metrics(Path(info.path)) if r.get("kind") == "train"]
         except TunewiseError:
             continue
+        speeds = [r["tokens_per_s"] for r in rows if isinstance(r.get("tokens_per_s"), (int, float)) and r["tokens_per_s"] > 0]
         if speeds:
-            return float(statistics.median(speeds[1:] or speeds))
+            return MeasuredSpeed(float(statistics.median(speeds[1:] or speeds)), info.name, _step_seconds(rows))
     return None
+
+
+def _step_seconds(rows: list[dict[str, Any]]) -> float | None:
+    """Median seconds between consecutive train steps' log times (rows of one session; gaps over a resume dropped)."""
+    import statistics
+
+    gaps = []
+    for a, b in zip(rows, rows[1:]):
+        try:
+            seconds = (datetime.fromisoformat(b["time"]) - datetime.fromisoformat(a["time"])).total_seconds()
+        except (KeyError, TypeError, ValueError):
+            continue
+        if b.get("step") == a.get("step", -2) + 1 and seconds >= 0:
+            gaps.append(seconds)
+    return float(statistics.median(gaps)) if gaps else None
+
+
+def measured_tokens_per_s(project: str | Path) -> float | None:
+    """Training speed measured on this machine: the median tokens/s of the train steps of the newest run that logged
+    any (the first step is left out when there are others: it pays for warm-up), or None before any run."""
+    speed = measured_speed(project)
+    return speed.tokens_per_s if speed else None
 
 
 def latest_checkpoint(run_dir: Path) -> Path | None:
@@ -331,8 +361,17 @@ def active_run(project: str | Path) -> str | None:
     return name if (root / name / RUN_FILE).exists() else None
 
 
+def merge_dtype(run_dir: str | Path) -> str:
+    """The dtype the base is reloaded in for merging: a QLoRA run's base was trained 4-bit, and is reloaded unquantised
+    in bf16 (a 4-bit base would merge rounded weights and save a model most servers cannot read); others in fp32."""
+    return "bfloat16" if read_settings(Path(run_dir)).get("quantize", "none") != "none" else "float32"
+
+
 def export_merged(run_dir: str | Path, out_dir: str | Path) -> Path:
-    """Merge a run's adapter into its base model and save a plain transformers model folder (safetensors)."""
+    """Merge a run's adapter into its base model and save a plain transformers model folder (safetensors).
+
+    The base is always reloaded unquantised on the CPU (merge_dtype): a QLoRA run's merged model is de-quantised.
+    """
     from peft import PeftModel
 
     from training.generate import adapter_base_model
@@ -344,7 +383,8 @@ def export_merged(run_dir: str | Path, out_dir: str | Path) -> Path:
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UsageError(f"{out} already exists and is not empty.", "Choose a new folder for --merged.")
     base_name = adapter_base_model(run_dir / ADAPTER_DIR)
-    loaded = load_model(base_name, device="cpu")
+    dtype = merge_dtype(run_dir)
+    loaded = load_model(base_name, device="cpu", dtype=dtype)  # never quantize: the adapter merges into real weights
     try:
         with quiet_deprecations():
             merged = PeftModel.from_pretrained(loaded.model, str(run_dir / ADAPTER_DIR)).merge_and_unload()
@@ -353,7 +393,8 @@ def export_merged(run_dir: str | Path, out_dir: str | Path) -> Path:
     with staged_folder(out) as tmp:  # an empty folder at out is replaced; a failed export leaves none
         merged.save_pretrained(tmp, safe_serialization=True)
         loaded.tokenizer.save_pretrained(tmp)
-        (tmp / "tunewise.json").write_text(json.dumps({"run": run_dir.name, "base_model": base_name, "merged": True}))
+        (tmp / "tunewise.json").write_text(json.dumps({"run": run_dir.name, "base_model": base_name, "merged": True,
+                                                           "dtype": dtype, "dequantized": dtype != "float32"}))
     return out
 
 

@@ -37,22 +37,26 @@ def project_for(data: str, project: str | None) -> Path:
 @click.option("--patience", type=int, default=3, show_default=True, help="Early stopping: evaluations without improvement (0 = off).")
 @click.option("--max-length", type=int, help="Longest sequence in tokens; longer examples are skipped (default: curation's max_tokens, else 2048).")
 @click.option("--packing", is_flag=True, help="One padding-free row per batch instead of padded, length-grouped batches (for very uneven lengths).")
-@click.option("--precision", type=click.Choice(["auto", "bf16", "fp32"]), default="auto", show_default=True,
-              help="auto: bf16 autocast where the GPU/CPU computes bf16 natively, else fp32.")
+@click.option("--precision", type=click.Choice(["auto", "bf16", "fp16", "fp32"]), default="auto", show_default=True,
+              help="auto: on a GPU bf16 where supported, else fp16; on a CPU bf16 where native, else fp32. fp16: GPU only.")
+@click.option("--quantize", type=click.Choice(["none", "4bit"]), default="none", show_default=True,
+              help="4bit: QLoRA, the base loaded in 4-bit NF4 (CUDA GPU and pip install 'tunewise[gpu]').")
 @click.option("--gradient-checkpointing/--no-gradient-checkpointing", default=True, show_default=True,
               help="Recompute activations in backward instead of keeping them: a few times less memory, about a third more compute.")
 @click.option("--report-to", type=click.Choice(["auto", "tensorboard", "wandb", "mlflow", "none"]), default="auto", show_default=True,
               help="Tracking: TensorBoard logs in RUN/tensorboard (auto: when tensorboard is installed), wandb, mlflow or none.")
 @click.option("--processes", type=click.IntRange(min=1), default=1, show_default=True,
               help="Train with N processes (data parallel) through `accelerate launch`; on CPU they share the cores.")
+@click.option("--accelerate-config", type=click.Path(dir_okay=False), help="With --processes: an accelerate config file "
+              "(e.g. FSDP, from `accelerate config`) passed to accelerate launch.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for LoRA init, data order and the eval split of a data file.")
 @click.option("--eval-fraction", type=float, default=0.1, show_default=True, help="Share held out for eval when DATA is a single file.")
 @click.option("--json", "as_json", is_flag=True, help="Print the final metrics as JSON on stdout (progress stays on stderr).")
 @click.pass_context
 @handle_errors
 def finetune(ctx, data, model, name, project, resume, epochs, max_steps, rank, alpha, dropout, target_modules, learning_rate,
-             batch_size, grad_accum, eval_steps, patience, max_length, packing, precision, gradient_checkpointing, report_to,
-             processes, seed, eval_fraction, as_json) -> None:
+             batch_size, grad_accum, eval_steps, patience, max_length, packing, precision, quantize, gradient_checkpointing,
+             report_to, processes, accelerate_config, seed, eval_fraction, as_json) -> None:
     """Fine-tune a LoRA adapter on PROJECT (its current split: export/ when newer than curated/), a curated folder or a data file.
 
     Ctrl-C saves a checkpoint and exits (code 130); run again with --resume to continue.
@@ -62,13 +66,23 @@ def finetune(ctx, data, model, name, project, resume, epochs, max_steps, rank, a
 
     from advisor.project.finetune import finetune_run, resume_target, runs_folder
     from advisor.project.layout import Layout
-    from training.finetune import cancel_on_sigint, is_main_process, load_training_data
+    from curation.errors import UsageError
+    from training.finetune import (
+        cancel_on_sigint,
+        check_accelerate_config,
+        is_main_process,
+        load_training_data,
+    )
     from training.lora_config import LoraSettings
 
     folder = project_for(data, project)
     root = runs_folder(folder)
     name = resume_target(folder, name, resume)
+    if accelerate_config and processes < 2:
+        raise UsageError("--accelerate-config is for multi-process runs.", "Add --processes N (2 or more), one per GPU.")
     if processes > 1:  # every process runs this command again under accelerate launch, with the run name fixed here
+        if accelerate_config:
+            check_accelerate_config(accelerate_config)
         sys.exit(_launch(ctx, processes, name))
     split = Layout(Path(data)).current_split() if Path(data).is_dir() else None  # a project: its current split
     training_data = load_training_data(split or data, eval_fraction=eval_fraction, seed=seed)
@@ -80,12 +94,14 @@ def finetune(ctx, data, model, name, project, resume, epochs, max_steps, rank, a
         target_modules=[m.strip() for m in target_modules.split(",") if m.strip()] if target_modules else None,
         learning_rate=learning_rate, epochs=epochs, max_steps=max_steps, batch_size=batch_size, grad_accum=grad_accum,
         eval_steps=eval_steps, early_stopping_patience=patience,
-        max_length=max_length or LoraSettings.max_length, packing=packing, precision=precision, seed=seed,
+        max_length=max_length or LoraSettings.max_length, packing=packing, precision=precision, quantize=quantize, seed=seed,
         gradient_checkpointing=gradient_checkpointing, report_to=report_to,
     )
     if not is_main_process():  # under accelerate launch: the main process reports, the others only train
-        finetune_run(training_data, root / name, settings, resume, given)
-        return
+        stop = threading.Event()  # Ctrl-C reaches every process: all checkpoint the same step (training.finetune.any_process)
+        with cancel_on_sigint(stop):
+            finetune_run(training_data, root / name, settings, resume, given, cancel=stop)
+        return  # exit 0 whatever the outcome: the launcher would otherwise stop the main process while it saves
     say(f"Fine-tuning on {training_data.source}: {len(training_data.train)} train, {len(training_data.eval)} eval "
         f"-> {root / name}")
     from advisor.progress import progress_bars
@@ -128,7 +144,7 @@ def launch_command(ctx: click.Context, processes: int, name: str) -> list[str]:
     """`accelerate launch` of this command with the options given (--processes left out, --name fixed)."""
     args = [ctx.params["data"]]
     for param in ctx.command.params:
-        if not isinstance(param, click.Option) or param.name in ("processes", "name"):
+        if not isinstance(param, click.Option) or param.name in ("processes", "name", "accelerate_config"):
             continue
         if ctx.get_parameter_source(param.name) != click.core.ParameterSource.COMMANDLINE:
             continue
@@ -139,10 +155,14 @@ def launch_command(ctx: click.Context, processes: int, name: str) -> list[str]:
             args += [param.opts[0]] if value else []
         else:
             args += [param.opts[0], str(value)]
-    # --multi_gpu starts torchrun's processes; on a CPU-only machine they train with gloo (accelerate's MULTI_CPU)
-    return [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", str(processes),
-            "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-            "-m", "advisor.commands.finetune", *args, "--name", name]
+    launcher = [sys.executable, "-m", "accelerate.commands.launch"]
+    config = ctx.params.get("accelerate_config")
+    if config:  # the file decides the strategy (FSDP, DeepSpeed, DDP) and precision; the process count is ours
+        launcher += ["--config_file", str(config), "--num_processes", str(processes)]
+    else:  # --multi_gpu starts torchrun's processes; on a CPU-only machine they train with gloo (accelerate's MULTI_CPU)
+        launcher += ["--multi_gpu", "--num_processes", str(processes), "--num_machines", "1", "--mixed_precision", "no",
+                     "--dynamo_backend", "no"]
+    return [*launcher, "-m", "advisor.commands.finetune", *args, "--name", name]
 
 
 def _launch(ctx: click.Context, processes: int, name: str) -> int:

@@ -150,3 +150,79 @@ def reply_turns(messages: list[dict]) -> list[dict]:
     """The conversation a model must answer: every turn before the last assistant turn."""
     last = max((i for i, m in enumerate(messages) if m.get("role") == "assistant"), default=len(messages))
     return [dict(m) for m in messages[:last]]
+
+
+@dataclass
+class FinetunePace:
+    """Where a fine-tune job is (its stage and count) and the seconds left in that stage, from measured times.
+
+    Each stage's pace is measured from its own reports (replies done, steps done since the stage began here);
+    before the first training step it comes from `step_seconds`, the step time a past run measured on this machine
+    (training.runs.measured_speed). Unknown (None) rather than 0 while nothing has been measured.
+    """
+
+    step_seconds: float | None = None
+    stage: str = ""
+    done: int = 0
+    total: int = 0
+    started: tuple[int, float] | None = None  # (count, time) when this stage was first reported
+    now: float = 0.0
+
+    @classmethod
+    def for_project(cls, project: Project | str | Path) -> FinetunePace:
+        """A pace whose first training steps are timed by the project's newest measured run."""
+        from curation.errors import TunewiseError
+        from training.runs import measured_speed
+
+        try:
+            speed = measured_speed(project_root(project))
+        except TunewiseError:  # an unreadable runs folder: no prior, the pace is measured as the job goes
+            speed = None
+        return cls(step_seconds=speed.step_seconds if speed else None)
+
+    def update(self, stage: str, done: int, total: int, now: float) -> None:
+        """One progress(stage, done, total) report at monotonic time `now`."""
+        if stage != self.stage:
+            self.started = (done, now)
+        self.stage, self.done, self.total, self.now = stage, done, total, now
+
+    def seconds_left(self, now: float | None = None) -> float | None:
+        """Seconds left in the current stage; None when it cannot be told yet (or the stage has no count)."""
+        if self.started is None or self.total <= 0:
+            return None
+        now = self.now if now is None else now
+        first, since = self.started
+        remaining = max(self.total - self.done, 0)
+        if self.done > first and self.now > since:  # measured in this stage: the pace of its items so far
+            return max(remaining * (self.now - since) / (self.done - first) - (now - self.now), 0.0)
+        if self.stage == "train" and self.step_seconds:  # no step yet: a past run's step time on this machine
+            return max(remaining * self.step_seconds - (now - since), 0.0)
+        return None
+
+    @property
+    def wrapping_up(self) -> bool:
+        """Training has done its last step and evaluates / saves the adapter."""
+        return self.stage == "train" and self.total > 0 and self.done >= self.total
+
+
+def training_time_estimate(project: Project | str | Path, epochs: float) -> dict[str, Any] | None:
+    """Local LoRA time for the curated train split over `epochs`, at the speed the project's last run measured here
+    (else the pricing table's, said to be assumed): curation.tokens.estimate_cost's `local` block; None before curation."""
+    from advisor.project.layout import Layout
+    from curation.errors import TunewiseError
+    from curation.safe_read import read_json_file
+    from curation.tokens import estimate_cost, load_pricing
+    from training.runs import measured_speed
+
+    report = Layout(project_root(project)).curation_report
+    try:
+        cost = read_json_file(report, "curation report").get("cost") or {}
+        tokens = cost.get("train_tokens")
+        if not isinstance(tokens, int) or isinstance(tokens, bool) or tokens < 0:
+            return None
+        speed = measured_speed(project_root(project))
+        pricing = load_pricing()
+    except (TunewiseError, OSError, AttributeError):  # no curation yet, or a damaged file the data screen reports
+        return None
+    local = estimate_cost(tokens, 1, pricing, speed.tokens_per_s if speed else None, speed.run if speed else None)["local"]
+    return local | {"seconds": round(local["seconds"] * epochs, 1), "epochs": epochs, "train_tokens": tokens}

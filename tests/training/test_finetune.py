@@ -134,6 +134,21 @@ def test_cancel_checkpoints_then_resume_continues_at_the_right_step(base, tmp_pa
         finetune(data, settings, run_dir, resume=True, loaded=base)
 
 
+def test_a_run_stopped_at_max_steps_trains_on_when_resumed_with_more(base, tmp_path):
+    data = TrainingData(tiny_examples(8), tiny_examples(2, offset=8), "tiny")
+    settings = LoraSettings(max_steps=2, batch_size=4, eval_steps=1, max_length=128, learning_rate=3e-3, warmup_ratio=0.0)
+    run_dir = tmp_path / "runs" / "extend"
+    assert finetune(data, settings, run_dir, loaded=base).status == "completed"
+    with pytest.raises(UsageError, match="already finished") as err:
+        finetune(data, settings, run_dir, resume=True, loaded=base)
+    assert "--max-steps above 2" in err.value.hint
+    more = finetune(data, LoraSettings(**settings.to_dict() | {"max_steps": 3}), run_dir, resume=True, loaded=base)
+    assert more.status == "completed" and more.metrics["steps"] == 3 and runs.has_adapter(run_dir)
+    evals = {r["step"]: r["eval_loss"] for r in runs.read_metrics(run_dir) if r["kind"] == "eval" and not r.get("final")}
+    assert evals[3] != evals[2]  # the extra step trained (the old schedule had decayed the learning rate to 0)
+    assert [r["step"] for r in runs.read_metrics(run_dir) if r["kind"] == "train"] == [1, 2, 3]
+
+
 def test_bad_input(base, tmp_path):
     settings = LoraSettings(max_steps=1, max_length=128)
     with pytest.raises(DataError, match="empty"):

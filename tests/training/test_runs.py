@@ -118,3 +118,62 @@ def test_measured_tokens_per_s_is_the_newest_runs_median(tmp_path):
         rows = [{"step": i + 1, "kind": "train", "tokens_per_s": s} for i, s in enumerate(speeds)]
         runs.write_text(folder / runs.METRICS_FILE, "".join(json.dumps(r) + "\n" for r in rows))
     assert runs.measured_tokens_per_s(tmp_path) == 30.0  # first (warm-up) step left out
+
+
+@pytest.mark.slow
+def test_merged_export_of_a_qlora_run_reloads_the_base_unquantised(project, tmp_path):
+    """A QLoRA run's adapter was trained on a 4-bit base; its merged export reloads the base in bf16, never 4-bit."""
+    import shutil
+
+    import torch
+    from safetensors.torch import load_file
+
+    root, _ = project
+    qlora = runs.runs_root(root) / "qlora"
+    shutil.copytree(runs.find_run(root, "newer"), qlora)
+    settings = json.loads((qlora / runs.SETTINGS_FILE).read_text()) | {"quantize": "4bit"}
+    runs.write_json(qlora / runs.SETTINGS_FILE, settings)
+    assert runs.merge_dtype(qlora) == "bfloat16" and runs.merge_dtype(runs.find_run(root, "newer")) == "float32"
+    out = runs.export_merged(qlora, tmp_path / "merged")
+    config = json.loads((out / "config.json").read_text())
+    assert "quantization_config" not in config
+    assert json.loads((out / "tunewise.json").read_text())["dequantized"] is True
+    weights = load_file(out / "model.safetensors")
+    reference = load_file(runs.export_merged(runs.find_run(root, "newer"), tmp_path / "fp32") / "model.safetensors")
+    name = next(k for k in weights if k.endswith("q_proj.weight"))
+    assert weights[name].dtype == torch.bfloat16  # full-size weights, not packed 4-bit bytes
+    assert weights[name].shape == reference[name].shape
+    assert torch.allclose(weights[name].float(), reference[name], atol=2e-2)  # the same merge, in bf16
+
+
+def _run_with_steps(root, name: str, created: str, rows: list[dict]) -> None:
+    folder = root / "runs" / name
+    folder.mkdir(parents=True)
+    runs.write_json(folder / runs.RUN_FILE, {"name": name, "created": created, "status": "completed"})
+    runs.write_text(folder / runs.METRICS_FILE, "".join(json.dumps(r) + "\n" for r in rows))
+
+
+def test_measured_speed_names_its_run_and_times_its_steps(tmp_path):
+    assert runs.measured_speed(tmp_path) is None
+    steps = [{"step": i + 1, "kind": "train", "tokens_per_s": 20.0 + i, "time": f"2026-02-01T00:00:{t:02d}+00:00"}
+             for i, t in enumerate([0, 4, 8, 14])]
+    steps.insert(2, {"step": 2, "kind": "eval", "eval_loss": 1.0, "time": "2026-02-01T00:00:05+00:00"})
+    _run_with_steps(tmp_path, "fresh", "2026-02-01T00:00:00+00:00", steps)
+    speed = runs.measured_speed(tmp_path)
+    assert speed.run == "fresh" and speed.tokens_per_s == 22.0 and speed.step_seconds == 4.0  # gaps 4, 4, 6
+
+
+def test_cost_estimate_uses_the_measured_speed_and_says_so(tmp_path):
+    from curation.tokens import estimate_cost, load_pricing
+
+    pricing = load_pricing()
+    assumed = estimate_cost(30_000, 2, pricing)
+    assert assumed["local"]["speed_basis"] == "assumed" and assumed["local"]["measured"].startswith("assumed")
+    assert assumed["local"]["tokens_per_second"] == pricing["local"]["tokens_per_second"]
+    _run_with_steps(tmp_path, "r7", "2026-02-01T00:00:00+00:00",
+                    [{"step": i, "kind": "train", "tokens_per_s": 30.0} for i in (1, 2, 3)])
+    speed = runs.measured_speed(tmp_path)
+    measured = estimate_cost(30_000, 2, pricing, speed.tokens_per_s, speed.run)
+    assert measured["local"]["speed_basis"] == "measured" and "run r7" in measured["local"]["measured"]
+    assert measured["local"]["tokens_per_second"] == 30.0 and measured["local"]["seconds"] == 2000.0
+    assert measured["hosted"] == assumed["hosted"]  # the speed changes the local time only

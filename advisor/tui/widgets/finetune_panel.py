@@ -21,7 +21,7 @@ from advisor.project import (
     saved_settings,
     shown_path,
 )
-from advisor.project.finetune import runs_folder
+from advisor.project.finetune import FinetunePace, runs_folder, training_time_estimate
 from advisor.tui.jobs import Job, JobRunner
 from advisor.tui.messages import ErrorRaised
 from advisor.tui.run_format import (
@@ -29,6 +29,7 @@ from advisor.tui.run_format import (
     TRAIN_STAGES,
     TrainingMonitor,
     form_values,
+    format_loss,
     resumable,
     run_row,
     settings_from_form,
@@ -36,6 +37,7 @@ from advisor.tui.run_format import (
 )
 from advisor.tui.widgets.plain import PlainTable
 from advisor.tui.widgets.progress import ProgressPanel
+from curation.durations import format_duration
 from curation.errors import TunewiseError, UsageError
 from training.lora_config import LoraSettings
 
@@ -71,6 +73,7 @@ class FinetunePanel(VerticalScroll):
         self.max_new_tokens = max_new_tokens  # per reply: short, generation is slow on a CPU
         self.job = JobRunner(self, "train")
         self.monitor = TrainingMonitor()
+        self.pace = FinetunePace()
         self.state = "idle"
         self.comparison: list[dict] = []  # {id, input, expected, base, tuned}
 
@@ -106,8 +109,11 @@ class FinetunePanel(VerticalScroll):
             self.query_one(f"#ft-{name}", Input).value = value
         self.query_one("#ft-name", Input).value = new_run_name()
         folder = self.project.layout.current_split()
+        estimate = training_time_estimate(self.project, LoraSettings().epochs) if folder else None
+        time_text = (f" About {format_duration(estimate['seconds'])} for {estimate['epochs']:g} epochs at "
+                     f"{estimate['tokens_per_second']:g} tokens/s ({estimate['measured']})." if estimate else "")
         self.query_one("#ft-data", Static).update(
-            f"Trains SmolLM2-135M-Instruct with LoRA on {shown_path(folder)}/ (train split; eval split held out)."
+            f"Trains SmolLM2-135M-Instruct with LoRA on {shown_path(folder)}/ (train split; eval split held out).{time_text}"
             if folder else "No curated data yet: curate (and export) it on the data screen first."
         )
         table = self.query_one("#ft-runs", DataTable)
@@ -209,6 +215,7 @@ class FinetunePanel(VerticalScroll):
             return
         run_dir = runs_folder(self.project) / name
         self.monitor = TrainingMonitor.from_metrics(run_dir) if resume else TrainingMonitor()
+        self.pace = FinetunePace.for_project(self.project)  # first steps timed by the last run measured here
         known = list(self.comparison)
         self.job.start(lambda progress, cancel: self._train(run_dir, settings, resume, known, progress, cancel))
         self.state = "running"
@@ -248,9 +255,10 @@ class FinetunePanel(VerticalScroll):
     def _progressed(self, message: Job.Progress) -> None:
         if message.stage not in ("base", "tuned"):  # the status line is about training itself
             self.monitor.progress(message.stage, message.done, message.total, message.elapsed)
+        self.pace.update(message.stage, message.done, message.total, message.elapsed)
         if not self.job.cancelling:
             self.query_one(ProgressPanel).report(message.stage, message.done, message.total)
-        self.query_one("#ft-status", Static).update(self.monitor.status_line())
+        self.query_one("#ft-status", Static).update(self.status_line())
 
     @on(Logged)
     def _logged(self, message: Logged) -> None:
@@ -260,7 +268,7 @@ class FinetunePanel(VerticalScroll):
             self.notify(row.get("message", ""), title="Fine-tune", severity="warning", markup=False)
         self.query_one("#ft-chart", Sparkline).data = [loss for _, loss in self.monitor.train_losses]
         self.query_one("#ft-evals", Static).update(self.monitor.eval_text())
-        self.query_one("#ft-status", Static).update(self.monitor.status_line())
+        self.query_one("#ft-status", Static).update(self.status_line())
 
     @on(Compared)
     def _compared(self, message: Compared) -> None:
@@ -278,6 +286,8 @@ class FinetunePanel(VerticalScroll):
             self.comparison = outcome.comparison
         self._show_comparison()
         m = result.metrics
+        self.query_one("#ft-status", Static).update(  # where training ended, whatever stage reported last
+            f"Step {m['steps']}/{m['max_steps']} · loss {format_loss(self.monitor.train_loss)} · eval {format_loss(self.monitor.eval_loss)}")
         progress = self.query_one(ProgressPanel)
         if result.status == "interrupted":
             self.state = "interrupted"
@@ -309,6 +319,21 @@ class FinetunePanel(VerticalScroll):
         self.refresh_runs()
 
     # --- rendering ----------------------------------------------------------------------------------
+
+    def status_line(self) -> str:
+        """'Base model replies 1/3 · ETA 0:40', 'Step 3/10 · loss 1.234 · eval 1.456 · ETA 0:42': the stage the job is
+        in, and the time left in it from measured times (— until something is measured, never a made-up 0:00)."""
+        pace = self.pace
+        losses = f"loss {format_loss(self.monitor.train_loss)} · eval {format_loss(self.monitor.eval_loss)}"
+        if pace.stage in ("base", "tuned"):
+            return f"{TRAIN_STAGES[pace.stage]} {pace.done}/{pace.total} · ETA {format_duration(pace.seconds_left(), clock=True)}"
+        if pace.wrapping_up:
+            return f"Step {pace.done}/{pace.total} · {losses} · final evaluation, saving the adapter"
+        if pace.stage == "train":
+            return f"Step {pace.done}/{pace.total} · {losses} · ETA {format_duration(pace.seconds_left(), clock=True)}"
+        if pace.stage:
+            return f"{TRAIN_STAGES.get(pace.stage, pace.stage)} {pace.done}/{pace.total} · {losses}"
+        return f"Loading the data and the model · {losses}"
 
     def _buttons(self) -> None:
         running = self.job.running

@@ -85,3 +85,56 @@ def test_cli_and_library_resume_with_the_same_settings(tmp_path, captured, optio
                            given=given)
     assert captured[0] == captured[1] == library.settings
     assert captured[0].rank == SAVED.rank and captured[0].epochs == (5.0 if "epochs" in given else SAVED.epochs)
+
+
+def test_finetune_pace_measures_each_stage_and_never_guesses_zero():
+    from advisor.project.finetune import FinetunePace
+
+    pace = FinetunePace(step_seconds=5.0)
+    assert pace.seconds_left() is None  # nothing reported yet
+    pace.update("base", 0, 3, now=10.0)
+    assert pace.seconds_left() is None  # generating the first base reply: nothing measured yet
+    pace.update("base", 1, 3, now=40.0)
+    assert pace.seconds_left() == 60.0  # 30 s a reply, 2 left
+    pace.update("train", 0, 10, now=45.0)
+    assert pace.seconds_left() == 50.0  # no step yet: a past run's 5 s a step
+    pace.update("train", 2, 10, now=51.0)
+    assert pace.seconds_left() == 24.0  # measured here: 3 s a step, 8 left
+    pace.update("train", 10, 10, now=75.0)
+    assert pace.wrapping_up and pace.seconds_left() == 0.0
+    assert FinetunePace().seconds_left() is None
+    unmeasured = FinetunePace()
+    unmeasured.update("train", 0, 10, now=1.0)
+    assert unmeasured.seconds_left() is None  # no past run, no step yet: unknown, not 0:00
+
+
+def test_finetune_pace_for_a_project_takes_its_last_runs_step_time(tmp_path):
+    from advisor.project.finetune import FinetunePace
+
+    assert FinetunePace.for_project(tmp_path).step_seconds is None
+    run_dir = tmp_path / runs.RUNS_DIR / "r1"
+    run_dir.mkdir(parents=True)
+    runs.write_json(run_dir / runs.RUN_FILE, {"name": "r1", "created": "2026-01-01T00:00:00+00:00", "status": "completed"})
+    rows = [{"step": i, "kind": "train", "tokens_per_s": 25.0, "time": f"2026-01-01T00:01:{10 * i:02d}+00:00"} for i in (1, 2, 3)]
+    runs.write_text(run_dir / runs.METRICS_FILE, "".join(json.dumps(r) + "\n" for r in rows))
+    assert FinetunePace.for_project(tmp_path).step_seconds == 10.0
+
+
+def test_training_time_estimate_uses_the_last_runs_speed_or_says_it_is_assumed(tmp_path):
+    from advisor.project.finetune import training_time_estimate
+    from advisor.project.layout import Layout
+
+    assert training_time_estimate(tmp_path, 3.0) is None  # not curated yet
+    report = Layout(tmp_path).curation_report
+    report.parent.mkdir(parents=True)
+    report.write_text(json.dumps({"cost": {"train_tokens": 6000}}))
+    assumed = training_time_estimate(tmp_path, 3.0)
+    assert assumed["speed_basis"] == "assumed" and "assumed" in assumed["measured"]
+    run_dir = tmp_path / runs.RUNS_DIR / "r2"
+    run_dir.mkdir(parents=True)
+    runs.write_json(run_dir / runs.RUN_FILE, {"name": "r2", "created": "2026-01-01T00:00:00+00:00", "status": "completed"})
+    runs.write_text(run_dir / runs.METRICS_FILE, "".join(
+        json.dumps({"step": i, "kind": "train", "tokens_per_s": 20.0}) + "\n" for i in (1, 2)))
+    measured = training_time_estimate(tmp_path, 3.0)
+    assert measured["speed_basis"] == "measured" and "run r2" in measured["measured"]
+    assert measured["seconds"] == 900.0 and measured["epochs"] == 3.0  # 6000 tokens x 3 epochs at 20 tokens/s
