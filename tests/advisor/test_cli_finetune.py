@@ -71,7 +71,9 @@ def test_runs_list_use_generate_export(trained, tmp_path):
     assert len(rows) == 10 and rows[0]["reference"] == "Shop 0 opens at 8 am." and rows[0]["messages"][-1]["role"] == "user"
     merged = runner.invoke(export, ["cli1", "--merged", str(tmp_path / "merged"), "--project", str(root), "--json"])
     assert merged.exit_code == 0, merged.output + merged.stderr
-    assert "model.safetensors" in json.loads(merged.stdout)["files"]
+    exported = json.loads(merged.stdout)
+    assert {"model.safetensors", "README.md"} <= set(exported["files"]) and exported["merged_dir"] == str(tmp_path / "merged")
+    assert "library_name: transformers" in (tmp_path / "merged" / "README.md").read_text()  # the Hub model card
 
 
 def test_export_data_formats(tmp_path):
@@ -100,6 +102,9 @@ def test_errors_and_exit_codes(tmp_path):
     assert runner.invoke(generate, ["--project", str(tmp_path)]).exit_code == 2
     assert runner.invoke(runs, ["use", "ghost", "--project", str(tmp_path)]).exit_code == 2
     assert runner.invoke(export, ["ghost", "--merged", str(tmp_path / "m"), "--project", str(tmp_path)]).exit_code == 2
+    clash = runner.invoke(export, ["ghost", "--merged", str(tmp_path / "m"), "--format", "gguf", "--project", str(tmp_path)])
+    assert clash.exit_code == 2 and "--format merged --out DIR" in _flat(clash.stderr)
+    assert runner.invoke(export, ["ghost", "--format", "onnx", "--project", str(tmp_path)]).exit_code == 2
 
 
 @pytest.mark.parametrize("command", [finetune, runs, export, export_data, generate])
