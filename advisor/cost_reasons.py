@@ -20,7 +20,7 @@ from advisor.costs import (
     RequestShape,
     cost_summary,
 )
-from advisor.reasons import PAYBACK_LIMIT_DAYS, Reason
+from advisor.reasons import Reason
 
 if TYPE_CHECKING:
     from advisor.evidence import Evidence
@@ -44,12 +44,18 @@ def costs_block(v: dict[str, Any], ev: Evidence | None, rag: bool, prices: Price
     from curation.tokens import estimate_cost
 
     hosted_allowed = v.get("data_location") != "local"
-    if ev is not None and ev.cost:
+    speed = prices.speed  # a past run's measured training speed on this machine, when the project has one
+    tps, by = (speed.tokens_per_s, speed.run) if speed is not None else (None, None)
+    if ev is not None and ev.cost and ev.cost.get("train_tokens"):
+        # The dataset's measured tokens, priced again so a speed measured after curation is used.
+        training = estimate_cost(int(ev.cost["train_tokens"]), int(ev.cost.get("epochs") or 3), prices.training, tps, by)
+        basis = "measured"
+    elif ev is not None and ev.cost:
         training, basis = ev.cost, "measured"
     else:
         n = int(v.get("examples") or 0)
         train_tokens = round(n * 0.9 * ASSUMED_EXAMPLE_TOKENS)  # 90% train split, assumed example size
-        training, basis = estimate_cost(train_tokens, 3, prices.training), "assumed"
+        training, basis = estimate_cost(train_tokens, 3, prices.training, tps, by), "assumed"
     summary = cost_summary(request_shape(ev, rag), training, prices.inference, v.get("requests_per_day"), hosted_allowed,
                            basis)
     # Whether the system prompt's share of each example was measured; if not, demonstrations are an upper bound.
@@ -68,26 +74,54 @@ def with_measurements(costs: dict[str, Any], bakeoff: Bakeoff, prices: Prices, r
     return {**costs, "measured": measured} if measured and costs else costs
 
 
-def pays_back_days(costs: dict[str, Any]) -> float | None:
-    """Days until dropping the demonstrations repays the training, at the reference prices (None: never/unknown)."""
-    return costs["reference"]["break_even_days"]
+def endpoint_rows(endpoints: list) -> list[dict[str, Any]]:
+    """Price-table rows for the project's priced endpoints (the hosted model the user already pays for), current."""
+    return [{"provider": f"your endpoint {e.name}", "model": e.model, "status": "current",
+             "base": {"input": e.price_in_per_mtok, "output": e.price_out_per_mtok},
+             "source": f"{e.price_source} (read {e.price_date})", "endpoint": e.name}
+            for e in endpoints if e.priced]
+
+
+def prices_with_endpoints(prices: Prices, endpoints: list) -> Prices:
+    """The price tables with the project's priced endpoints first; the first becomes the reference the verdict quotes."""
+    from advisor.recommend import Prices
+
+    rows = endpoint_rows(endpoints)
+    if not rows:
+        return prices
+    inference = {**prices.inference, "models": rows + list(prices.inference["models"]), "reference_model": rows[0]["model"]}
+    return Prices(prices.training, inference, prices.speed)
+
+
+def gpu_reason(costs: dict[str, Any]) -> str:
+    """One rented GPU in words: 'one rented <GPU> serving a fine-tune costs $X a day'."""
+    gpu = costs.get("gpu") or {}
+    return f"one rented {gpu.get('gpu', 'GPU')} serving a fine-tune costs {plain.money(gpu.get('per_day'))} a day"
+
+
+def prompt_reason(costs: dict[str, Any]) -> str:
+    """The reference prompt in words: 'sending <model> the few-shot prompt costs $Y a day' (or per 1,000 requests)."""
+    ref = costs["reference"]
+    if ref.get("hosted_per_day") is not None:
+        return f"sending {ref['model']} the few-shot prompt costs {plain.money(ref['hosted_per_day'])} a day"
+    return f"sending {ref['model']} the few-shot prompt costs {plain.money(ref['few_shot_per_1k'])} per 1,000 requests"
 
 
 def cost_reason(costs: dict[str, Any]) -> Reason:
-    """What the per-request arithmetic says about a fine-tune: when it pays back, or that the case is consistency."""
+    """What the per-request arithmetic says about a fine-tune: from what volume serving it beats the hosted prompt."""
     request, ref = costs["request"], costs["reference"]
     basis = "data:tokens.per_example" if request["measured"] else "answer:requests_per_day"
     if not costs["hosted_allowed"]:
         return Reason("Hosted prices do not apply (data must stay in-house): the cost is your own hardware and time",
                       basis, "cost")
-    days = ref["break_even_days"]
-    if ref["break_even_requests"] is None or (days is not None and days > PAYBACK_LIMIT_DAYS):
-        context = f" with {request['rag_tokens']:,.0f} tokens of retrieved context" if request["rag_tokens"] else ""
-        why = (f"at your volume it would take {plain.days(days)}" if days is not None else
-               "a fine-tuned model's tokens cost about twice as much, and dropping the few-shot demonstrations does "
-               f"not outweigh that on a {request['fine_tuned_input_tokens']:,}-token prompt{context}")
-        return Reason(f"A fine-tune does not pay back on cost; the case is consistency ({why})", basis, "cost")
-    when = f", {plain.days(days)} at your volume" if days is not None else ""
-    return Reason(f"Without few-shot demonstrations in every request, a fine-tuned model repays its "
-                  f"{plain.money(ref['training_cost'])} training after about {plain.count(ref['break_even_requests'])} "
-                  f"requests{when} (reference prices: {ref['model']})", basis, "cost")
+    break_even, per_day = ref["break_even_requests_per_day"], costs.get("requests_per_day")
+    if break_even is None:
+        return Reason("No GPU price is on file to compare with the hosted prompt; the case for a fine-tune is "
+                      "consistency", basis, "cost")
+    if costs["fine_tuning_pays_off"]:
+        return Reason(f"At {plain.count(per_day)} requests a day, {prompt_reason(costs)}, while {gpu_reason(costs)} "
+                      f"(cheaper from about {plain.count(break_even)} requests a day)", basis, "cost")
+    volume = f"At {plain.count(per_day)} requests a day, " if per_day else ""
+    text = f"{volume}{prompt_reason(costs)}, while {gpu_reason(costs)}: a fine-tune pays on cost only from about " \
+           f"{plain.count(break_even)} requests a day, so the case for one is consistency"
+    return Reason(text[0].upper() + text[1:], basis, "cost")

@@ -8,12 +8,10 @@ judgement call says so. A staged verdict sits between prompting and fine-tuning,
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from advisor.reasons import (
-    COST_PAYBACK_DAYS,
     GOOD_EXAMPLES,
     GOOD_PROMPT_SCORE,
     PATH_LABELS,
@@ -84,11 +82,12 @@ def _team_changes(v: dict[str, Any], ev: Evidence | None, d: _Decision) -> list[
     elif d.wants_ft:
         candidates.append(("If this were a one-off job", {**v, "recurrence": "one_off"}, ev))
     ref = d.costs["reference"]
-    if not d.wants_ft and ref["break_even_requests"] and d.costs["hosted_allowed"]:
-        per_day = math.ceil(ref["break_even_requests"] / COST_PAYBACK_DAYS)
+    if not d.wants_ft and ref["break_even_requests_per_day"] and d.costs["hosted_allowed"]:
+        per_day = ref["break_even_requests_per_day"]
         volume = v.get("requests_per_day") or 0
         text = (f"At {per_day:,}+ requests a day on a repeatable, cost-sensitive task" if volume < per_day else
-                "If per-request cost mattered most (at your volume a fine-tune would repay its training within a quarter)")
+                "If per-request cost mattered most (at your volume one rented GPU serving a fine-tune costs less than "
+                "the hosted prompt)")
         candidates.append((text, {**v, "requests_per_day": max(per_day, volume), "latency_cost": "high",
                                   "recurrence": "repeatable"}, ev))
     return candidates

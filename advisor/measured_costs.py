@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from advisor.costs import HOURS_PER_DAY, cheapest_gpu
+
 if TYPE_CHECKING:
     from training.evaluation.results import Bakeoff, CandidateResult
 
-HOURS_PER_DAY = 24
 TUNED_KINDS = ("lora", "rag+lora")
 HOSTED_PROMPT_KINDS = ("prompt@", "rag@")
 
@@ -31,17 +32,6 @@ def _candidate(c: CandidateResult) -> dict[str, Any]:
             "cost_per_1000": m.cost_per_1000 if m else None, "price_date": m.price_date if m else None,
             "price_source": m.price_source if m else None, "latency_p50_s": m.latency_p50_s if m else None,
             "latency_p95_s": m.latency_p95_s if m else None}
-
-
-def cheapest_gpu(inference: dict[str, Any]) -> dict[str, Any] | None:
-    """The cheapest dated GPU-by-the-hour row of the `serving` table (None when the table has none)."""
-    serving = inference.get("serving") or {}
-    rows = [r for r in serving.get("gpus") or [] if isinstance(r, dict) and isinstance(r.get("per_hour"), (int, float))
-            and not isinstance(r.get("per_hour"), bool) and r["per_hour"] >= 0]
-    if not rows:
-        return None
-    row = min(rows, key=lambda r: r["per_hour"])
-    return {**row, "as_of": serving.get("as_of")}
 
 
 def _hosted_prompt(bakeoff: Bakeoff) -> CandidateResult | None:

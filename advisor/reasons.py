@@ -18,8 +18,6 @@ BLOCKING_CONFLICT_RATE = 0.10  # at or above: resolve conflicts before fine-tuni
 WARN_CONFLICT_RATE = 0.03
 WARN_DUPLICATE_RATE = 0.10
 GOOD_PROMPT_SCORE = 8  # of 10 real cases
-COST_PAYBACK_DAYS = 90  # a fine-tune bought for unit cost should pay back within a quarter
-PAYBACK_LIMIT_DAYS = 365  # beyond a year, a fine-tune does not pay back on cost
 
 #: What a reason is about; the scenario suite compares the first reason's topic with the published case's.
 TOPICS = {

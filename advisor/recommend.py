@@ -24,13 +24,12 @@ from typing import TYPE_CHECKING, Any
 
 from advisor import plain
 from advisor.applicability import applicable
-from advisor.cost_reasons import cost_reason, costs_block, with_measurements
+from advisor.cost_reasons import cost_reason, costs_block, gpu_reason, prompt_reason, with_measurements
 from advisor.costs import load_inference_pricing
 from advisor.evidence import Evidence
 from advisor.interview import Answers
 from advisor.reasons import (
     BLOCKING_CONFLICT_RATE,
-    COST_PAYBACK_DAYS,
     GOOD_EXAMPLES,
     GOOD_PROMPT_SCORE,
     LARGE_CORPUS,
@@ -113,6 +112,7 @@ class Prices:
 
     training: dict[str, Any]
     inference: dict[str, Any]
+    speed: Any = None  # training.runs.MeasuredSpeed of a past run on this machine; None: the table's reference speed
 
 
 @lru_cache(maxsize=1)
@@ -266,31 +266,26 @@ def _decide(v: dict[str, Any], ev: Evidence | None, prices: Prices) -> _Decision
     wants_ft = b_score >= 2 and not prompt_good
     costs = costs_block(v, ev, knowledge, prices)
 
-    # Unit cost can justify a fine-tune on its own: a repeatable, high-volume, cost-sensitive task.
+    # Unit cost can justify a fine-tune on its own: a repeatable, high-volume, cost-sensitive task whose volume makes
+    # one rented GPU serving the fine-tune cheaper than sending the hosted model the few-shot prompt every time.
     ref = costs["reference"]
-    pays_quickly = (costs["hosted_allowed"] and ref["break_even_days"] is not None
-                    and ref["break_even_days"] <= COST_PAYBACK_DAYS)
+    break_even = ref["break_even_requests_per_day"]
+    gpu_cheaper = costs["hosted_allowed"] and costs["fine_tuning_pays_off"]
     cost_sensitive = not wants_ft and v.get("recurrence") == "repeatable" and v.get("latency_cost") == "high"
     # Serving your own fine-tuned model needs GPU operations a minimal budget does not cover.
-    cost_motive = cost_sensitive and pays_quickly and v.get("budget") != "minimal"
+    cost_motive = cost_sensitive and gpu_cheaper and v.get("budget") != "minimal"
     cost_reasons: list[Reason] = []
-    if cost_sensitive and not cost_motive and v.get("requests_per_day"):
-        days = ref["break_even_days"]
-        why = ("but running your own fine-tuned model needs GPU operations a minimal budget does not cover" if pays_quickly
-               else "so on cost alone a fine-tune does not pay back within a quarter" if days is not None
-               else "and dropping them does not outweigh a fine-tuned model's higher price per token")
-        cost_reasons.append(Reason(
-            f"At {plain.count(v['requests_per_day'])} requests a day, leaving the few-shot demonstrations out of every "
-            f"request would repay a fine-tune in {plain.days(days)}, {why}" if days is not None else
-            f"At {plain.count(v['requests_per_day'])} requests a day the few-shot demonstrations cost little, {why}",
-            "answer:requests_per_day", "cost"))
+    if cost_sensitive and not cost_motive and v.get("requests_per_day") and costs["hosted_allowed"]:
+        why = ("but running your own fine-tuned model needs GPU operations a minimal budget does not cover" if gpu_cheaper
+               else f"cheaper only from about {plain.count(break_even)} requests a day" if break_even is not None
+               else "and no GPU price is on file to compare with")
+        cost_reasons.append(Reason(f"At {plain.count(v['requests_per_day'])} requests a day, {prompt_reason(costs)}, while "
+                                   f"{gpu_reason(costs)}, {why}", "answer:requests_per_day", "cost"))
     if cost_motive:
         wants_ft = True
         cost_reasons.append(Reason(
-            f"At {plain.count(v['requests_per_day'])} requests a day, a fine-tuned model without few-shot demonstrations "
-            f"repays its {plain.money(ref['training_cost'])} training in {plain.days(ref['break_even_days'])} "
-            f"({plain.count(ref['break_even_requests'])} requests, reference prices: {ref['model']})",
-            "answer:requests_per_day", "cost"))
+            f"At {plain.count(v['requests_per_day'])} requests a day, {prompt_reason(costs)}, while {gpu_reason(costs)} "
+            f"(cheaper from about {plain.count(break_even)} requests a day)", "answer:requests_per_day", "cost"))
         if prompt_good:
             cost_reasons.append(Reason(f"Your best prompt already gets {prompt_score} of 10 real cases right: quality is "
                                        "not the problem, the cost of sending its demonstrations with every request is",

@@ -57,14 +57,15 @@ def money_and_time(rec: Recommendation) -> list[str]:
         month = f"; at {plain.count(per_day)} requests a day that is about {plain.money(per_1k * per_day / 1000 * 30.4, cur)} " \
                 "a month" if per_day else ""
         lines.append(f"- **Per request:** a prompt with {request['shots']} demonstrations costs about "
-                     f"{plain.money(per_1k, cur)} per 1,000 requests at today's prices for {ref['model']}{month}.")
-        days = ref.get("break_even_days")
-        if fine_tuning:
-            if ref.get("break_even_requests") is None or (days is not None and days > 365):
-                lines.append("- **Payback:** a fine-tune does not pay back on cost; the case is consistency.")
-            elif days is not None:
-                lines.append(f"- **Payback:** dropping the demonstrations repays the training in {plain.days(days)} at "
-                             "your volume.")
+                     f"{plain.money(per_1k, cur)} per 1,000 requests at {ref['model']}'s prices ({ref['source']}){month}.")
+        gpu, break_even = costs.get("gpu"), ref.get("break_even_requests_per_day")
+        if fine_tuning and gpu and break_even is not None:
+            verdict = ("at your volume the GPU is the cheaper of the two" if costs.get("fine_tuning_pays_off") else
+                       "below that, prompting is cheaper and the case for a fine-tune is consistency")
+            lines.append(f"- **Serving the fine-tune:** one {gpu['gpu']} rented from {gpu['provider']} at "
+                         f"{plain.money(gpu['per_hour'], cur)} an hour ({plain.money(gpu['per_day'], cur)} a day kept "
+                         f"running; prices of {gpu.get('as_of')}, {gpu['source']}) costs less than the prompt from about "
+                         f"{plain.count(break_even)} requests a day; {verdict}. On your own CPU the cost is your hardware.")
     else:
         lines.append("- **Per request:** your data must stay in-house, so the cost is the machines you run the model on.")
     return lines + [""]
@@ -193,33 +194,22 @@ def _costs(costs: dict[str, Any]) -> list[str]:
         "",
     ]
     if costs.get("hosted_allowed"):
-        per_day = costs.get("requests_per_day")
-        lines += ["| model | few-shot per 1k requests | fine-tuned per 1k | fine-tuned, short prompt, per 1k | "
-                  "training | pays off after |", "|---|---|---|---|---|---|"]
+        gpu = costs.get("gpu")
+        gpu_text = (f"one {gpu['gpu']} from {gpu['provider']} at {plain.money(gpu['per_day'], cur)} a day ({gpu['source']}, "
+                    f"{gpu.get('as_of')})" if gpu else "no GPU price on file")
+        lines += [f"| model | status | few-shot per 1k requests | instructions only, per 1k | a GPU is cheaper from "
+                  f"({gpu_text}) |", "|---|---|---|---|---|"]
         for row in costs["per_request"]:
+            status = {"retiring": f"retiring {row.get('shutdown') or ''}".strip()}.get(row["status"], row["status"])
+            n = row.get("break_even_requests_per_day")
             lines.append(
-                f"| {row['model']}{' (fine-tuning closing: reference only)' if row.get('status') else ''} | "
-                f"{plain.money(row['few_shot_per_1k'], cur)} | {plain.money(row['fine_tuned_per_1k'], cur)} | "
-                f"{plain.money(row['fine_tuned_short_prompt_per_1k'], cur)} | {plain.money(row['training_cost'], cur)} | "
-                f"{_payoff(row, per_day)} |")
-        lines += ["", "Fine-tuned models cost about twice as much per token as their base model; a fine-tune saves money "
-                  "only when it makes the prompt shorter by more than that. Token counts use the "
-                  "curation tokenizer, an approximation of each provider's.", ""]
+                f"| {_cell(row['model'])} ({_cell(row['provider'])}) | {status} | {plain.money(row['few_shot_per_1k'], cur)} | "
+                f"{plain.money(row['instructions_only_per_1k'], cur)} | "
+                f"{'never' if n is None else plain.count(n) + ' requests a day'} |")
+        lines += ["", "The fine-tuned model is our LoRA model served by you: its tokens are not billed, a rented GPU kept "
+                  "running costs the same every day. Retiring models are shown for reference and never quoted. Token "
+                  "counts use the curation tokenizer, an approximation of each provider's.", ""]
     return lines
-
-
-def _payoff(row: dict[str, Any], per_day: float | None) -> str:
-    parts = []
-    for suffix, label in (("", ""), ("_short_prompt", " (short prompt)")):
-        n = row.get(f"break_even_requests{suffix}")
-        if n is None:
-            continue
-        days = row.get(f"break_even_days{suffix}")
-        if days is not None and days > 365:
-            parts.append(f"does not pay back on cost{label}")
-            continue
-        parts.append(f"{plain.count(n)} requests" + (f" ≈ {plain.days(days)}" if days is not None else "") + label)
-    return "; ".join(parts) if parts else "never, on price alone"
 
 
 def lora_settings() -> list[str]:

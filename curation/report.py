@@ -118,13 +118,17 @@ def render_markdown(report: dict[str, Any], result: CurationResult | None = None
         f"{cost['train_tokens']:,} training tokens × {cost['epochs']} epochs = {cost['billed_tokens']:,} billed tokens "
         f"(prices as of {cost['as_of']}).",
         "",
-        "| provider | model | per 1M tokens | cost |",
-        "|---|---|---|---|",
+        "| provider | model | per 1M tokens | cost | status |",
+        "|---|---|---|---|---|",
     ]
-    lines += [f"| {h['provider']} | {h['model']} | ${h['per_1m_training_tokens']:.2f} | ${h['cost']:.2f} |" for h in cost["hosted"]]
+    lines += [f"| {h['provider']} | {h['model']} | ${h['per_1m_training_tokens']:.2f} | ${h['cost']:.2f} | "
+              f"{_STATUS.get(h.get('status'), 'available')} |" for h in cost["hosted"]]
     local = cost["local"]
     lines += ["", f"Local LoRA ({local['model']}): about {format_duration(local['seconds'])} at {local['tokens_per_second']} tokens/s ({local['measured']}).", ""]
     return "\n".join(lines)
+
+
+_STATUS = {"closing": "closed or closing to new jobs: a reference, not an offer"}
 
 
 def _scale_lines(run: dict[str, Any]) -> list[str]:

@@ -15,7 +15,7 @@ from advisor.project.folder import Project
 if TYPE_CHECKING:
     from advisor.evidence import Evidence
     from advisor.interview import Answers
-    from advisor.recommend import Recommendation
+    from advisor.recommend import Prices, Recommendation
 
 
 @dataclass
@@ -33,11 +33,26 @@ class Advice:
         return self.recommendation.path
 
 
-def advise_on(answers: Answers, evidence: Evidence | None = None, bakeoff: Any = None) -> Advice:
+def advise_on(answers: Answers, evidence: Evidence | None = None, bakeoff: Any = None, prices: Prices | None = None
+              ) -> Advice:
     """The recommendation from interview answers, the data's evidence and a bake-off (the one rule for every caller)."""
     from advisor.recommend import recommend
 
-    return Advice(answers, evidence, bakeoff, recommend(answers, evidence, bakeoff=bakeoff))
+    return Advice(answers, evidence, bakeoff, recommend(answers, evidence, prices, bakeoff=bakeoff))
+
+
+def project_prices(project: Project) -> Prices:
+    """The packaged price tables, with the project's priced endpoints (the model it already pays for) as reference and
+    the training speed its last run measured on this machine."""
+    from dataclasses import replace
+
+    from advisor.cost_reasons import prices_with_endpoints
+    from advisor.project.endpoints import project_endpoints
+    from advisor.recommend import default_prices
+    from training.runs import measured_speed
+
+    prices = replace(default_prices(), speed=measured_speed(project.root))
+    return prices_with_endpoints(prices, project_endpoints(project.root))
 
 
 def project_evidence(project: Project) -> Evidence | None:
@@ -49,4 +64,4 @@ def project_evidence(project: Project) -> Evidence | None:
 
 def advise(project: Project) -> Advice:
     """The project's recommendation: its saved answers, its curation and its latest bake-off."""
-    return advise_on(project.load_answers(), project_evidence(project), latest_bakeoff(project))
+    return advise_on(project.load_answers(), project_evidence(project), latest_bakeoff(project), project_prices(project))

@@ -1,4 +1,4 @@
-"""Per-request cost of few-shot prompting vs a fine-tuned model, and the break-even volume."""
+"""Per-request cost of the few-shot prompt on a hosted model vs our fine-tune served on a rented GPU."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 
 from advisor.costs import (
     RequestShape,
-    break_even_requests,
+    break_even_requests_per_day,
+    cheapest_gpu,
     compare_per_request,
     cost_summary,
     load_inference_pricing,
@@ -17,10 +18,11 @@ from advisor.costs import (
 from curation.errors import DataError
 from curation.tokens import estimate_cost, load_pricing
 
-# One model with round prices, so every expected figure below can be checked by hand.
-TABLE = {"currency": "USD", "as_of": "2025-06-01",
-         "models": [{"provider": "Test", "model": "m", "base": {"input": 1.0, "output": 2.0},
-                     "fine_tuned": {"input": 2.0, "output": 4.0}}]}
+# One model and one GPU with round prices, so every expected figure below can be checked by hand.
+TABLE = {"currency": "USD", "as_of": "2026-12-02", "source": "https://example.com/prices",
+         "models": [{"provider": "Test", "model": "m", "status": "current", "base": {"input": 1.0, "output": 2.0}}],
+         "serving": {"as_of": "2026-12-02", "gpus": [{"provider": "P", "gpu": "G", "per_hour": 0.5, "source": "s"},
+                                                     {"provider": "Q", "gpu": "H", "per_hour": 2.0, "source": "t"}]}}
 
 
 def test_request_cost_is_per_million_tokens():
@@ -28,10 +30,9 @@ def test_request_cost_is_per_million_tokens():
     assert request_cost(2000, 500, {"input": 1.0, "output": 2.0}) == pytest.approx(0.002 + 0.001)
 
 
-def test_break_even():
-    assert break_even_requests(1.0, 0.001) == pytest.approx(1000)
-    assert break_even_requests(1.0, 0.0) is None
-    assert break_even_requests(1.0, -0.5) is None
+def test_break_even_per_day():
+    assert break_even_requests_per_day(12.0, 0.001) == 12_000
+    assert break_even_requests_per_day(12.0, 0.0) is None
 
 
 def test_shape_token_arithmetic():
@@ -43,65 +44,69 @@ def test_shape_token_arithmetic():
         RequestShape(1, 1, 1, shots=-1)
 
 
+def test_cheapest_gpu_and_its_day():
+    gpu = cheapest_gpu(TABLE)
+    assert gpu["gpu"] == "G" and gpu["per_day"] == 12.0 and gpu["as_of"] == "2026-12-02"
+    assert cheapest_gpu({"models": []}) is None
+
+
 def test_hand_computed_row():
     shape = RequestShape(system_tokens=100, user_tokens=100, output_tokens=100, shots=5)
-    (row,) = compare_per_request(shape, TABLE, {"m": 1.2}, requests_per_day=100)
-    # few-shot: 1200 in × $1 + 100 out × $2 = $0.0014; tuned: 200 in × $2 + 100 out × $4 = $0.0008
+    (row,) = compare_per_request(shape, TABLE, requests_per_day=1000)
+    # few-shot: 1200 in × $1 + 100 out × $2 = $0.0014; without demonstrations: 200 × $1 + 100 × $2 = $0.0004
     assert row["few_shot_per_1k"] == pytest.approx(1.4)
-    assert row["fine_tuned_per_1k"] == pytest.approx(0.8)
-    assert row["saving_per_1k"] == pytest.approx(0.6)
-    assert row["break_even_requests"] == 2000  # $1.20 / $0.0006
-    assert row["break_even_days"] == 20.0
-    # dropping the 100 instruction tokens too saves $0.0002 more per request: $1.20 / $0.0008
-    assert row["break_even_requests_short_prompt"] == 1500
+    assert row["instructions_only_per_1k"] == pytest.approx(0.4)
+    assert row["hosted_per_day"] == pytest.approx(1.4)
+    # one GPU at $0.50 an hour = $12 a day: cheaper than $0.0014 a request from 12 / 0.0014 = 8,572 a day
+    assert row["break_even_requests_per_day"] == 8572
+    assert row["gpu_per_1k"] == pytest.approx(12.0)  # $12 a day over 1,000 requests
 
 
-def test_retrieved_context_can_make_fine_tuning_never_pay_off():
-    # The fine-tuned model pays double for every retrieved token: 2,000 of them outweigh five short demonstrations.
-    shape = RequestShape(system_tokens=100, user_tokens=20, output_tokens=80, shots=5, rag_tokens=2000)
-    (row,) = compare_per_request(shape, TABLE, {"m": 1.0})
-    assert row["saving_per_1k"] < 0
-    assert row["break_even_requests"] is None and row["break_even_days"] is None
-
-
-def test_unknown_training_price_gives_no_break_even():
-    (row,) = compare_per_request(RequestShape(100, 100, 100), TABLE, {})
-    assert row["training_cost"] is None and row["break_even_requests"] is None
+def test_no_gpu_price_gives_no_break_even():
+    (row,) = compare_per_request(RequestShape(100, 100, 100), {**TABLE, "serving": {}})
+    assert row["break_even_requests_per_day"] is None
 
 
 @given(st.integers(0, 9), st.floats(10, 2000), st.floats(10, 2000))
-def test_more_demonstrations_never_delay_the_break_even(shots, user, output):
-    def requests(k: int) -> float:
-        (row,) = compare_per_request(RequestShape(50, user, output, shots=k), TABLE, {"m": 5.0})
-        return row["break_even_requests"] or float("inf")
+def test_more_demonstrations_never_raise_the_break_even(shots, user, output):
+    def per_day(k: int) -> int:
+        (row,) = compare_per_request(RequestShape(50, user, output, shots=k), TABLE)
+        return row["break_even_requests_per_day"]
 
-    assert requests(shots + 1) <= requests(shots)
+    assert per_day(shots + 1) <= per_day(shots)
 
 
-def test_packaged_prices_cover_every_hosted_training_row():
+def test_packaged_prices_are_dated_sourced_and_quote_a_current_model():
     inference = load_inference_pricing()
     assert inference["as_of"] and inference["source"].startswith("https://")
-    priced = {m["model"] for m in inference["models"]}
-    assert {row["model"] for row in load_pricing()["hosted"]} <= priced
-    for m in inference["models"]:  # a fine-tuned model is never cheaper per token than its base
-        assert m["fine_tuned"]["input"] >= m["base"]["input"] and m["fine_tuned"]["output"] >= m["base"]["output"]
+    rows = {m["model"]: m for m in inference["models"]}
+    assert rows[inference["reference_model"]]["status"] == "current"
+    for m in inference["models"]:
+        assert m["source"].startswith("https://")
+        assert m["status"] in ("current", "retiring") and (m["status"] == "current" or m["shutdown"])
+    assert cheapest_gpu(inference)["source"].startswith("https://")
 
 
 def test_bad_price_table_is_a_data_error(tmp_path):
     path = tmp_path / "prices.yaml"
-    path.write_text("models:\n  - {provider: X, model: y, base: {input: 1}, fine_tuned: {input: 1, output: 2}}\n")
+    path.write_text("models:\n  - {provider: X, model: y, base: {input: 1}}\n")
     with pytest.raises(DataError, match="models\\[0\\]"):
+        load_inference_pricing(path)
+    path.write_text("reference_model: y\nmodels:\n  - {provider: X, model: y, status: retiring, base: {input: 1, output: 2}}\n")
+    with pytest.raises(DataError, match="current"):
         load_inference_pricing(path)
 
 
-def test_summary_uses_training_cost_of_the_same_model():
-    pricing = load_pricing()
-    training = estimate_cost(100_000, 3, pricing)
-    summary = cost_summary(RequestShape(150, 40, 120, shots=5), training, load_inference_pricing(), requests_per_day=1000)
-    rows = {r["model"]: r for r in summary["per_request"]}
-    for hosted in training["hosted"]:
-        assert rows[hosted["model"]]["training_cost"] == hosted["cost"]
-    best = summary["cheapest_break_even"]
-    assert best is not None and best["break_even_requests"] == min(
-        r["break_even_requests"] for r in summary["per_request"] if r["break_even_requests"] is not None)
-    assert summary["request"]["few_shot_input_tokens"] == 150 + 5 * 160 + 40
+def test_summary_quotes_the_reference_and_says_when_the_gpu_pays():
+    training = estimate_cost(100_000, 3, load_pricing())
+    shape = RequestShape(150, 40, 120, shots=5)
+    low = cost_summary(shape, training, load_inference_pricing(), requests_per_day=100)
+    ref = low["reference"]
+    assert ref["model"] == load_inference_pricing()["reference_model"]
+    assert not low["fine_tuning_pays_off"]
+    high = cost_summary(shape, training, load_inference_pricing(), requests_per_day=ref["break_even_requests_per_day"])
+    assert high["fine_tuning_pays_off"]
+    best = low["cheapest_break_even"]
+    assert best["status"] == "current" and best["break_even_requests_per_day"] == min(
+        r["break_even_requests_per_day"] for r in low["per_request"] if r["status"] == "current")
+    assert low["request"]["few_shot_input_tokens"] == 150 + 5 * 160 + 40

@@ -7,9 +7,9 @@ from dataclasses import replace
 
 import pytest
 
-from advisor.costs import load_inference_pricing
+from advisor.costs import cheapest_gpu, load_inference_pricing
 from advisor.interview import Answers
-from advisor.measured_costs import cheapest_gpu, measured_costs
+from advisor.measured_costs import measured_costs
 from advisor.recommend import recommend
 from advisor.report import render_markdown
 from curation.tokens import load_pricing
@@ -90,9 +90,10 @@ def test_cost_tables_recommend_no_closed_offer():
     inference, training = load_inference_pricing(), load_pricing()
     closed = {o["provider"] for o in inference["hosted_fine_tuning"]["offers"]}
     assert {"OpenAI", "Cohere", "Mistral"} <= closed
-    for row in inference["models"] + training["hosted"]:
-        if row.get("provider") in closed:
-            assert row.get("status") == "closing", row
+    for row in training["hosted"]:  # hosted fine-tuning rows: a reference, never an offer
+        assert row.get("status") == "closing", row
+    for row in inference["models"]:  # prompting prices: no fine-tuned price left to recommend
+        assert "fine_tuned" not in row and row["status"] in ("current", "retiring"), row
     for offer in inference["open_weight_fine_tuning"]["offers"]:
         assert offer["provider"] not in closed and offer["source"].startswith("https://")
     for gpu in inference["serving"]["gpus"]:

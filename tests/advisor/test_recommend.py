@@ -124,7 +124,7 @@ SCENARIOS = [
     Scenario("High-volume ticket tagging: the prompt is good (9/10) but every request carries 5 long demonstrations; "
              "200,000 requests a day, cost-sensitive", {**BASE, "output_kind": "labels", "output_strictness": "moderate",
              "examples": 2000, "prompting_tried": True, "prompt_score": 9, "prompt_failures": "none",
-             "latency_cost": "high", "requests_per_day": 200_000}, "fine-tune", "repays its",
+             "latency_cost": "high", "requests_per_day": 200_000}, "fine-tune", "serving a fine-tune costs",
              data=report(2100, 2000, exact=100, tokens=400, reply=5), system_fraction=0.5),
     Scenario("75 consistent examples: enough to try a fine-tune, thin to rely on", EXTRACTION, "fine-tune",
              "enough to try, thin to rely on", where="warnings", data=report(80, 75, exact=5)),
@@ -136,8 +136,8 @@ SCENARIOS = [
              where="warnings", data=report(640, 440, exact=150, near=50)),
     Scenario("A fine-tune on a minimal budget", {**EXTRACTION, "budget": "minimal"}, "fine-tune", "budget is minimal",
              where="warnings", data=EXTRACTION_DATA),
-    Scenario("A fine-tune that pays off on quality, not price: with retrieval the fine-tuned model's double token price wins",
-             SUPPORT, "rag+fine-tune", "does not pay back on cost; the case is consistency", data=SUPPORT_DATA,
+    Scenario("A fine-tune that pays off on quality, not price: 500 requests a day cost less than one rented GPU",
+             SUPPORT, "rag+fine-tune", "pays on cost only from about", data=SUPPORT_DATA,
              system_fraction=0.8),
 ]
 
@@ -290,12 +290,12 @@ def test_contradictions_name_both_answers_and_ask_which_is_right(change, names):
     assert any("contradict" in n for n in rec.confidence_notes)
 
 
-def test_a_payback_beyond_a_year_is_no_reason_to_fine_tune():
+def test_a_volume_below_the_gpu_break_even_is_no_reason_to_fine_tune():
     rec = recommend(_answers({**EXTRACTION, "requests_per_day": 1}), evidence_from_report(EXTRACTION_DATA))
     assert rec.path == "fine-tune"
     texts = [r.text for r in rec.reasons]
-    assert any("does not pay back on cost; the case is consistency" in t for t in texts)
-    assert not any("days" in t and "repays" in t for t in texts)
+    assert any("pays on cost only from about" in t and "the case for one is consistency" in t for t in texts)
+    assert not any("(cheaper from about" in t for t in texts)
 
 
 def test_large_figures_are_shortened_in_words():

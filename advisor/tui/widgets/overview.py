@@ -40,14 +40,16 @@ def overview_text(report: dict[str, Any], restored: int, removed_by_you: int) ->
                 f" ({t['model']}, context {t['context_length']:,})\n")
     cost = report.get("cost")
     if cost:
-        cheapest = min(cost.get("hosted", []), key=lambda h: h["per_1m_training_tokens"], default=None)
+        buyable = [h for h in cost.get("hosted", []) if h.get("status") != "closing"]  # closing offers: report only
+        cheapest = min(buyable, key=lambda h: h["per_1m_training_tokens"], default=None)
         text.append("Cost   ", style="bold")
         line = f"{cost['billed_tokens']:,} billed training tokens ({cost['epochs']} epochs)"
         if cheapest:
             line += f"; from ${cheapest['cost']:.2f} ({cheapest['model']})"
         local = cost.get("local")
         if local:
-            line += f"; local LoRA ≈ {format_duration(local['seconds'])}"
+            line += f"; local LoRA ≈ {format_duration(local['seconds'])}" + (
+                " at an assumed speed" if local.get("speed_basis") == "assumed" else "")
         text.append(line + "\n")
     return text
 

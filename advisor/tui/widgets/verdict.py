@@ -32,22 +32,16 @@ def cost_lines(costs: dict[str, Any]) -> list[str]:
     local = training.get("local") or {}
     if local:
         part += f"; local LoRA ≈ {format_duration(local.get('seconds', 0))}"
-    hosted = training.get("hosted") or []
-    if costs.get("hosted_allowed") and hosted:
-        cheapest = min(hosted, key=lambda h: h["cost"])
-        closing = " (closed or closing to new jobs)" if (costs.get("hosted_fine_tuning") or {}).get("status") else ""
-        part += f"; hosted from {money(cheapest['cost'])} ({cheapest['model']}){closing}"
-    elif not costs.get("hosted_allowed"):
+    if not costs.get("hosted_allowed"):
         part += "; hosted: not allowed for your data"
     lines.append(part)
     rows = costs.get("per_request") or []
     if rows and costs.get("hosted_allowed"):
-        row = min(rows, key=lambda r: r["few_shot_per_1k"])
-        lines.append(f"Per 1k requests ({row['model']}): few-shot {money(row['few_shot_per_1k'])}, "
-                     f"fine-tuned {money(row['fine_tuned_per_1k'])}")
-        best = costs.get("cheapest_break_even")
-        lines.append(f"Fine-tuning pays off after {best['break_even_requests']:,} requests ({best['model']})" if best
-                     else "On price alone fine-tuning does not pay off.")
+        ref = costs["reference"]
+        lines.append(f"Per 1k requests ({ref['model']}): few-shot prompt {money(ref['few_shot_per_1k'])}")
+        n = ref.get("break_even_requests_per_day")
+        lines.append(f"A fine-tune on one rented GPU is cheaper from {n:,} requests a day" if n is not None
+                     else "No GPU price on file to compare with.")
     return lines
 
 
