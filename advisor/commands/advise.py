@@ -66,6 +66,18 @@ def _evidence(data: str, curated_out: str | None, skip_invalid: bool):
     return evidence
 
 
+def _project_root(eval_path: str | None, data: str | None) -> Path | None:
+    """The project folder --data (or --eval) belongs to, whose endpoints and runs price the verdict; None if none."""
+    from advisor.project.folder import is_project
+
+    for given in (data, eval_path):
+        if given and Path(given).is_dir():
+            for folder in (Path(given), *Path(given).parents[:2]):  # a project, its curated/, or evals/<date>/
+                if is_project(folder):
+                    return folder
+    return None
+
+
 def _bakeoff(eval_path: str | None, data: str | None):
     """The bake-off named by --eval (a bake-off or project folder), else the latest one of --data's project."""
     from advisor.project.bakeoff import bakeoff_at, latest_bakeoff
@@ -99,7 +111,7 @@ def advise(answers_path, data, curated_out, skip_invalid, report_path, ask, save
     """
     from advisor.interview import Answers, load_answers
     from advisor.interview import save_answers as write_answers
-    from advisor.project.advice import advise_on
+    from advisor.project.advice import advise_on, project_prices
     from advisor.report import render_markdown, report_json
     from curation.errors import UsageError
     from curation.files import write_text_atomic
@@ -125,7 +137,8 @@ def advise(answers_path, data, curated_out, skip_invalid, report_path, ask, save
         say(f"Saved answers to {save_answers}")
     evidence = _evidence(data, curated_out, skip_invalid) if data else None
     bakeoff = _bakeoff(eval_path, data)
-    rec = advise_on(answers, evidence, bakeoff).recommendation
+    root = _project_root(eval_path, data)
+    rec = advise_on(answers, evidence, bakeoff, project_prices(root) if root else None).recommendation
     if rec.contradictions:
         say((f"{len(rec.contradictions)} pair(s) of answers contradict each other", "yellow"),
             " (see \"Answers to check\" in the report): correct the one that is wrong.")

@@ -7,6 +7,7 @@ bake-off that overturned the interview's verdict is never ignored by one of them
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from advisor.project.bakeoff import latest_bakeoff
@@ -41,7 +42,7 @@ def advise_on(answers: Answers, evidence: Evidence | None = None, bakeoff: Any =
     return Advice(answers, evidence, bakeoff, recommend(answers, evidence, prices, bakeoff=bakeoff))
 
 
-def project_prices(project: Project) -> Prices:
+def project_prices(root: str | Path) -> Prices:
     """The packaged price tables, with the project's priced endpoints (the model it already pays for) as reference and
     the training speed its last run measured on this machine."""
     from dataclasses import replace
@@ -51,8 +52,8 @@ def project_prices(project: Project) -> Prices:
     from advisor.recommend import default_prices
     from training.runs import measured_speed
 
-    prices = replace(default_prices(), speed=measured_speed(project.root))
-    return prices_with_endpoints(prices, project_endpoints(project.root))
+    prices = replace(default_prices(), speed=measured_speed(root))
+    return prices_with_endpoints(prices, project_endpoints(root))
 
 
 def project_evidence(project: Project) -> Evidence | None:
@@ -64,4 +65,4 @@ def project_evidence(project: Project) -> Evidence | None:
 
 def advise(project: Project) -> Advice:
     """The project's recommendation: its saved answers, its curation and its latest bake-off."""
-    return advise_on(project.load_answers(), project_evidence(project), latest_bakeoff(project), project_prices(project))
+    return advise_on(project.load_answers(), project_evidence(project), latest_bakeoff(project), project_prices(project.root))

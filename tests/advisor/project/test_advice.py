@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from advisor.commands.advise import advise as advise_command
@@ -50,3 +51,36 @@ def test_without_a_bakeoff_the_interview_decides(tmp_path):
     project.layout.curation_report.write_text(json.dumps(EXTRACTION_DATA))
     advice = advise(project)
     assert advice.bakeoff is None and advice.path == "fine-tune" and advice.recommendation.overturned is None
+
+
+def test_a_priced_endpoint_is_the_reference_the_verdict_quotes_in_the_app_and_the_cli(tmp_path):
+    from advisor.project.endpoints import add_project_endpoint
+    from training.endpoints import Endpoint
+
+    project = _project_with_an_overturning_bakeoff(tmp_path)
+    add_project_endpoint(project.root, Endpoint(name="ours", base_url="http://127.0.0.1:9/v1", model="our-hosted-model",
+                                                price_in_per_mtok=5.0, price_out_per_mtok=15.0, price_date="2026-12-01",
+                                                price_source="https://example.com/our-contract"))
+    costs = advise(project).recommendation.costs
+    assert costs["reference"]["model"] == "our-hosted-model" and costs["reference"]["provider"] == "your endpoint ours"
+    assert "https://example.com/our-contract" in costs["reference"]["source"]
+    result = CliRunner().invoke(advise_command, ["--answers", str(project.answers_path), "--data", str(project.curated_dir),
+                                                 "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["recommendation"]["costs"]["reference"]["model"] == "our-hosted-model"
+
+
+def test_the_training_time_uses_the_speed_a_past_run_measured(tmp_path):
+    from dataclasses import replace
+
+    from advisor.recommend import default_prices
+    from training.runs import MeasuredSpeed
+
+    project = _project_with_an_overturning_bakeoff(tmp_path)
+    answers, evidence = project.load_answers(), project_evidence(project)
+    assumed = recommend(answers, evidence).costs["training"]["local"]
+    measured = recommend(answers, evidence, replace(default_prices(), speed=MeasuredSpeed(20.0, "r1", 3.0))
+                         ).costs["training"]["local"]
+    assert assumed["speed_basis"] == "assumed" and measured["speed_basis"] == "measured"
+    assert measured["tokens_per_second"] == 20.0 and "run r1" in measured["measured"]
+    assert measured["seconds"] == pytest.approx(assumed["seconds"] * assumed["tokens_per_second"] / 20.0, rel=0.01)
