@@ -20,7 +20,7 @@ def cli(ctx: click.Context) -> None:
 
 
 # Each job is a module in advisor/commands exposing one click command or group named like the module.
-COMMANDS = ("curate", "advise", "app", "finetune", "runs", "generate", "export", "export_data", "rag", "prompt", "evaluate", "endpoints")
+COMMANDS = ("curate", "advise", "app", "finetune", "runs", "generate", "export", "export_data", "rag", "prompt", "evaluate", "endpoints", "review")
 
 
 def _register() -> None:

@@ -10,7 +10,8 @@ Both front-ends (the `tunewise` commands and the app) call these; a Python user 
     plan           RunPlan: the steps and commands of a recommended path
     operations, one module each (plain functions; progress callback and cancel event where they run long):
     curate         curate_project
-    review         set_mark, export_marked (the curator's marks and export/)
+    review         set_mark, export_marked, review_groups, decide_group, accept_above, undo (the curator's
+                   marks, possible duplicates decided a group at a time, undoable, and export/)
     advice         advise, advise_on (the recommendation, always with the latest bake-off)
     finetune       finetune_run, resolve_settings, resume_target (new or resumed, one set of override rules)
     rag            build_index, answering_adapter, query_index
@@ -52,7 +53,7 @@ from advisor.project.layout import STATE_FILES, Layout
 from advisor.project.plan import RunPlan, curated_examples, run_plan
 from advisor.project.prompt import build_and_save, build_project_prompt, load_saved_prompt, save_messages
 from advisor.project.rag import answering_adapter, build_index, query_index
-from advisor.project.review import export_marked, set_mark
+from advisor.project.review import accept_above, decide_group, export_marked, review_groups, set_mark, undo
 from advisor.project.samples import SAMPLE_DIR, create_sample_project
 from advisor.project.state import STEPS, ProjectState
 
@@ -64,5 +65,5 @@ __all__ = [
     "curated_examples", "export_marked", "finetune_run", "is_project", "latest_bakeoff", "load_curation",
     "load_saved_prompt", "open_or_create", "open_project", "project_evidence", "project_training_data", "query_index",
     "resolve_settings", "resume_target", "run_plan", "run_project_bakeoff", "save_messages", "saved_settings",
-    "set_mark", "shown_path",
+    "set_mark", "shown_path", "review_groups", "decide_group", "accept_above", "undo",
 ]

@@ -31,6 +31,7 @@ STATE_FILES = (STATE_YAML, STATE_JSON)
 ANSWERS = "answers.yaml"
 CURATED = "curated"
 DECISIONS = "decisions.json"
+DECISIONS_HISTORY = "decisions.history.json"  # reasons of group decisions and the undo history (curation.decisions)
 EXPORT = "export"
 REPORT_MD = "report.md"
 REPORT_JSON = "report.json"

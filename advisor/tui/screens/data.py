@@ -44,6 +44,7 @@ class DataScreen(StepScreen["CurationView | None"]):
         super().__init__(project, models)
         self.view: CurationView | None = None
         self.marks: dict[str, str] = {}
+        self._groups: tuple[CurationView | None, list] = (None, [])  # review groups of the view they were made from
         self.problems: list[dict] = []
         self.job = JobRunner(self, "curate")
         self._offer = (False, False)  # (running, invalid records) as the footer shows them
@@ -103,11 +104,12 @@ class DataScreen(StepScreen["CurationView | None"]):
         restored, dropped = view.mark_counts(self.marks) if view else (0, 0)
         self.query_one(Overview).show(view.report if view else None, restored, dropped)
         pairs = view.duplicates() if view else []
-        groups = view.conflict_groups() if view else []
+        conflicts = view.conflict_groups() if view else []
         flags = view.other_flags() if view else []
-        self.query_one(DuplicateReview).show(pairs, records, labels)
+        groups = self.review_groups()
+        self.query_one(DuplicateReview).show(pairs, records, labels, groups, {g.id: g.status(self.marks) for g in groups})
         self.query_one(ClusterTable).show(view.clusters if view else [], records)
-        self.query_one(ConflictTable).show(groups, records, labels)
+        self.query_one(ConflictTable).show(conflicts, records, labels)
         self.query_one(FlagTable).show(flags)
         self.query_one(ProblemTable).show(problems)
         self.query_one("#skip-invalid", Button).display = bool(self.problems)
@@ -121,8 +123,18 @@ class DataScreen(StepScreen["CurationView | None"]):
             note = "No validation problems." if view else ""
         self.query_one("#errors-note", Static).update(note)
         tabs = self.query_one("#tabs", TabbedContent)
-        for pane, count in (("tab-duplicates", len(pairs)), ("tab-conflicts", len(groups)), ("tab-flags", len(flags)), ("tab-errors", len(problems))):
+        for pane, count in (("tab-duplicates", len(pairs)), ("tab-conflicts", len(conflicts)), ("tab-flags", len(flags)), ("tab-errors", len(problems))):
             tabs.get_tab(pane).label = f"{TABS[pane]} {count}" if count else TABS[pane]
+
+    def review_groups(self) -> list:
+        """The possible duplicates as ranked review groups (made once per curation view)."""
+        from advisor.project.review import groups_of
+
+        view, groups = self._groups
+        if view is not self.view:
+            groups = groups_of(self.view) if self.view is not None else []
+            self._groups = (self.view, groups)
+        return groups
 
     def _summary(self, verb: str) -> str:
         c = self.view.report["counts"] if self.view else {}
@@ -281,6 +293,34 @@ class DataScreen(StepScreen["CurationView | None"]):
             return
         self.render_all()
 
+    @on(DuplicateReview.GroupDecided)
+    def decide_group(self, event: DuplicateReview.GroupDecided) -> None:
+        """Accept or reject a whole group of possible duplicates; saved at once, undoable."""
+        from advisor.project.review import decide_group
+
+        try:
+            done = decide_group(self.project, event.group_id, event.decision, groups=self.review_groups())
+        except TunewiseError as exc:
+            self.report(exc)
+            return
+        self.marks = done.marks
+        self.render_all()
+        removed = f": {len(done.removed)} marked removed" if done.removed else ": all kept"
+        self.notify(f"Group {event.group_id} {event.decision}ed{removed} (u undoes it).", title="Review", markup=False)
+
+    @on(DuplicateReview.UndoRequested)
+    def action_undo(self) -> None:
+        """Take back the last change of the marks (a group decision or a single keep/remove)."""
+        from advisor.project.review import undo
+
+        try:
+            action, self.marks = undo(self.project)
+        except TunewiseError as exc:
+            self.report(exc)
+            return
+        self.render_all()
+        self.notify(f"Undone: {action}.", title="Review", markup=False)
+
     def action_export(self) -> None:
         """Write export/ (clean, train, eval, removed) with the marks applied."""
         try:
@@ -309,6 +349,7 @@ class DataScreen(StepScreen["CurationView | None"]):
     def palette_commands(self):
         yield PaletteCommand("Curate data", "Run curation on the data file(s)", self.action_curate)
         yield PaletteCommand("Cancel curation", "Stop the running curation", self.action_cancel)
+        yield PaletteCommand("Undo review decision", "Take back the last keep/remove mark or group decision", self.action_undo)
         yield PaletteCommand("Export data", "Write the export folder with your keep/remove marks applied", self.action_export)
         for n, (pane, title) in enumerate(TABS.items(), 1):
             yield PaletteCommand(f"Show {title.lower()}", f"Open the {title.lower()} tab (alt+{n})", lambda pane=pane: self.action_show_tab(pane))
