@@ -10,7 +10,8 @@ from advisor.cli_output import stderr_console
 STAGES = {
     "tokens": "Counting tokens", "embed": "Embedding", "dedupe": "Finding duplicates", "cluster": "Clustering",
     "read": "Reading documents", "index": "Indexing", "search": "Searching", "generate": "Generating",
-    "load embedder": "Loading the embedding model",
+    "load embedder": "Loading the embedding model", "read shards": "Reading shards",
+    "near-identical": "Near-identical text",
 }
 
 

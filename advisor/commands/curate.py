@@ -9,6 +9,7 @@ import click
 from advisor.cli_output import handle_errors, print_markdown, say
 from advisor.project.layout import CURATED
 from curation import split_files
+from curation.errors import UsageError
 
 
 @click.command()
@@ -32,10 +33,18 @@ from curation import split_files
 @click.option("--max-tokens", default=2048, show_default=True, type=int, help="Training sequence length; longer examples are flagged.")
 @click.option("--epochs", default=3, show_default=True, type=int, help="Epochs assumed by the cost estimate.")
 @click.option("--cache-dir", type=click.Path(file_okay=False), help="Embedding cache folder (default: ~/.cache/tunewise/embeddings).")
+@click.option("--near-exact-above", default=20_000, show_default=True, type=int, help="From this many examples on, near-identical text (MinHash-LSH) is grouped before embedding; 0 = always.")
+@click.option("--near-exact-jaccard", default=0.9, show_default=True, type=float, help="Character 5-gram Jaccard, in input and output, at which two examples are near-identical text.")
+@click.option("--memory-mb", default=1024, show_default=True, type=int, help="Memory for embeddings; past half of it, vectors go to a memory-mapped file in the cache folder.")
+@click.option("--engine", default="local", show_default=True, type=click.Choice(["local", "ray"]), help="Where to curate: this machine, or a Ray cluster (needs: pip install 'tunewise[ray]').")
+@click.option("--address", help="With --engine ray: address of a running Ray cluster (e.g. ray://head:10001); default: start a local one.")
+@click.option("--partition-size", default=4000, show_default=True, type=int, help="With --engine ray: examples per k-means partition of the near-duplicate search.")
+@click.option("--shard-size", default=0, show_default=True, type=int, help="With --engine ray: also write clean/train/eval as shards of this many examples in OUT/shards/ (0: none).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout (progress stays on stderr).")
 @handle_errors
 def curate(data, out_dir, fmt, input_column, output_column, system_column, skip_invalid, threshold, review_threshold, conflict_threshold,
-           policy, eval_fraction, seed, clusters, embedder, model, outlier_z, max_tokens, epochs, cache_dir, as_json) -> None:
+           policy, eval_fraction, seed, clusters, embedder, model, outlier_z, max_tokens, epochs, cache_dir, near_exact_above,
+           near_exact_jaccard, memory_mb, engine, address, partition_size, shard_size, as_json) -> None:
     """Validate, dedupe, cluster and split examples; write clean/train/eval files and a report.
 
     Exit codes: 0 ok, 1 data errors (nothing written unless --skip-invalid), 2 usage.
@@ -47,11 +56,22 @@ def curate(data, out_dir, fmt, input_column, output_column, system_column, skip_
     config = CurateConfig(
         threshold=threshold, review_threshold=review_threshold, conflict_threshold=conflict_threshold, policy=policy, eval_fraction=eval_fraction, seed=seed,
         clusters=clusters, embedder=embedder, model=model, outlier_z=outlier_z, max_tokens=max_tokens, epochs=epochs, cache_dir=cache_dir,
+        near_exact_above=near_exact_above, near_exact_jaccard=near_exact_jaccard, memory_mb=memory_mb,
     )
+    columns = (input_column, output_column, system_column)
+    if engine == "local" and (address or shard_size or partition_size != 4000):
+        raise UsageError("--address, --partition-size and --shard-size apply only to the Ray engine.", "Add --engine ray, or leave them out.")
+    if shard_size < 0:
+        raise UsageError(f"Invalid --shard-size: {shard_size}.", "Use a whole number of examples ≥ 0 (0 writes no shards).")
     with cli_progress() as progress:
-        job = run_curation(
-            data, out_dir, config, fmt, (input_column, output_column, system_column), skip_invalid, progress=progress
-        )
+        if engine == "ray":
+            from curation.ray_engine import RaySettings, run_curation_ray
+
+            settings = RaySettings(address=address, partition_size=partition_size)
+            job = run_curation_ray(data, out_dir, config, fmt, columns, skip_invalid, progress=progress, settings=settings,
+                                   shard_size=shard_size)
+        else:
+            job = run_curation(data, out_dir, config, fmt, columns, skip_invalid, progress=progress)
     if as_json:
         click.echo(json.dumps(job.report, indent=2, ensure_ascii=False))
         return

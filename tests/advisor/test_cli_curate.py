@@ -113,3 +113,34 @@ def test_every_command_has_help():
     for name, command in cli.commands.items():
         assert command.help, f"{name} has no help text"
         assert runner.invoke(cli, [name, "--help"]).exit_code == 0
+
+
+def test_ray_engine_gives_the_local_engines_outputs(curated, tmp_path):
+    pytest.importorskip("ray")
+    out, report = curated
+    result = CliRunner().invoke(cli, ["curate", str(SMALL), "--out", str(tmp_path), "--json", "--eval-fraction", "0.2",
+                                      "--engine", "ray", "--shard-size", "5"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["counts"] == report["counts"]  # stdout is the report alone
+    for name in ("clean.jsonl", "removed.jsonl", "train.jsonl", "eval.jsonl"):
+        assert [r["id"] for r in _jsonl(tmp_path / name)] == [r["id"] for r in _jsonl(out / name)], name
+    assert (tmp_path / "shards" / "clean-00000.jsonl").exists()
+
+
+def test_ray_options_need_the_ray_engine(tmp_path):
+    result = CliRunner().invoke(cli, ["curate", str(SMALL), "--out", str(tmp_path / "out"), "--address", "localhost:6379"])
+    assert result.exit_code == 2
+    assert "--engine ray" in result.output and not (tmp_path / "out").exists()
+
+
+def test_ray_engine_unreachable_address_is_a_usage_error(tmp_path):
+    pytest.importorskip("ray")
+    import socket
+
+    with socket.socket() as free:  # a port nobody listens on
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    result = CliRunner().invoke(cli, ["curate", str(SMALL), "--out", str(tmp_path / "out"), "--engine", "ray",
+                                      "--address", f"127.0.0.1:{port}"])
+    assert result.exit_code == 2
+    assert f"No Ray cluster answers at 127.0.0.1:{port}" in result.output and "Traceback" not in result.output
