@@ -495,7 +495,7 @@ def _check_memory(model, settings: LoraSettings, train_set, device: str, max_len
     trained = [sum(1 for x in item["labels"] if x != IGNORE_INDEX) for item in train_set.items]
     estimate = estimate_memory(model.config, sum(p.numel() for p in frozen), trainable, train_set.lengths, trained,
                                settings.batch_size, settings.packing, settings.gradient_checkpointing, device=device,
-                               weight_bytes=weight_bytes)
+                               weight_bytes=weight_bytes, processes=world_size())
     check_fits(estimate, available_memory(device), settings.batch_size, settings.grad_accum, max_length,
                settings.gradient_checkpointing)
     return estimate

@@ -16,6 +16,9 @@ from curation.errors import ModelError
 
 GB = 1024**3
 PROCESS_OVERHEAD = int(0.35 * GB)  # Python, torch and transformers loaded, before any weight
+# Each process of a multi-process CPU run also holds torch.distributed/gloo and DDP's buffers: bench/lora.py
+# --processes 1 2 measured 1.15 GB peak for 1 process and 1.49 GB per process for 2 (the half batch needs less).
+DISTRIBUTED_OVERHEAD = int(0.4 * GB)
 VECTORS_PER_LAYER = {True: 2, False: 24}  # float32 hidden-size vectors kept per token and layer (checkpointing on/off)
 LOGIT_COPIES = 2  # the logits and their gradient
 NF4_BITS = 4.127  # bits per weight of a 4-bit NF4 base: the weights and their double-quantised block constants (QLoRA)
@@ -52,7 +55,7 @@ class MemoryEstimate:
 
 def estimate_memory(config, n_params: int, lora_params: int, lengths: list[int], trained: list[int], batch_size: int,
                     packing: bool, checkpointing: bool, bytes_per_weight: int = 4, device: str = "cpu",
-                    weight_bytes: int | None = None) -> MemoryEstimate:
+                    weight_bytes: int | None = None, processes: int = 1) -> MemoryEstimate:
     """Peak memory of training `n_params` weights with `lora_params` trainable on rows of these token lengths.
 
     Args:
@@ -62,6 +65,7 @@ def estimate_memory(config, n_params: int, lora_params: int, lengths: list[int],
             longest (packing: concatenated without padding).
         weight_bytes: the base's bytes as stored, when known (a loaded model: 4-bit weights packed two a byte);
             else n_params * bytes_per_weight.
+        processes: how many processes train together (each one's peak is estimated; batch_size is per process).
     """
     order = sorted(range(len(lengths)), key=lambda i: -lengths[i])[:batch_size]
     tokens = sum(lengths[i] for i in order) if packing else (lengths[order[0]] * len(order) if order else 0)
@@ -72,7 +76,8 @@ def estimate_memory(config, n_params: int, lora_params: int, lengths: list[int],
     weights = weight_bytes if weight_bytes is not None else n_params * bytes_per_weight
     return MemoryEstimate(weights=weights, lora=lora_params * 16, activations=activations,
                           logits=kept * vocab * 4 * LOGIT_COPIES,
-                          overhead=PROCESS_OVERHEAD if device == "cpu" else 0, batch_tokens=tokens)
+                          overhead=(PROCESS_OVERHEAD + (DISTRIBUTED_OVERHEAD if processes > 1 else 0)) if device == "cpu"
+                          else 0, batch_tokens=tokens)
 
 
 def available_memory(device: str) -> int:

@@ -310,3 +310,14 @@ def test_qlora_run_trains_a_4bit_base_and_merges_unquantised(tmp_path):
     assert record["metrics"]["memory_estimate_gb"] > 0 and runs.has_adapter(result.run_dir)
     out = runs.export_merged(result.run_dir, tmp_path / "merged")
     assert "quantization_config" not in json.loads((out / "config.json").read_text())
+
+
+def test_each_process_of_a_multi_process_cpu_run_carries_the_distributed_overhead():
+    from training.memory_estimate import DISTRIBUTED_OVERHEAD
+
+    one = estimate_memory(CONFIG, 135_000_000, 900_000, [300] * 4, [100] * 4, 2, packing=False, checkpointing=True)
+    two = estimate_memory(CONFIG, 135_000_000, 900_000, [300] * 4, [100] * 4, 2, packing=False, checkpointing=True,
+                          processes=2)
+    gpu = estimate_memory(CONFIG, 135_000_000, 900_000, [300] * 4, [100] * 4, 2, packing=False, checkpointing=True,
+                          processes=2, device="cuda")
+    assert two.total - one.total == DISTRIBUTED_OVERHEAD and gpu.overhead == 0
