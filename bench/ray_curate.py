@@ -78,7 +78,10 @@ def main() -> None:
         local_s = time.perf_counter() - start
 
         start = time.perf_counter()
-        ray.init(num_cpus=args.cpus, include_dashboard=False, log_to_driver=False)
+        from curation.ray_engine import local_temp_dir
+
+        short = local_temp_dir()
+        ray.init(num_cpus=args.cpus, include_dashboard=False, log_to_driver=False, **({"_temp_dir": short} if short else {}))
         init_s = time.perf_counter() - start
         marks: dict[str, float] = {}
         clock = time.perf_counter()

@@ -72,6 +72,19 @@ def import_ray():
     return ray
 
 
+def local_temp_dir() -> str | None:
+    """A temp folder short enough for a local cluster's Unix sockets (the kernel caps their paths at 107 bytes), or
+    None for Ray's default. Ray puts them under $TMPDIR/ray/session_<date>_<pid>/sockets/, about 70 bytes past $TMPDIR,
+    so a long $TMPDIR (a CI job's, a user's nested one) makes `ray.init` fail; then /tmp/ray-<uid> is used instead."""
+    import os
+    import tempfile
+
+    base = os.environ.get("RAY_TMPDIR") or os.environ.get("TMPDIR") or tempfile.gettempdir()
+    if len(os.path.join(base, "ray")) <= 32:
+        return None
+    return os.path.join("/tmp", f"ray-{os.getuid()}") if os.name == "posix" else None
+
+
 @contextmanager
 def ray_cluster(address: str | None = None) -> Iterator[Any]:
     """Connect to the cluster at address (or start a local one); one already connected in this process is reused."""
@@ -84,8 +97,9 @@ def ray_cluster(address: str | None = None) -> Iterator[Any]:
     if address:
         _probe(address)
     try:
+        short = None if address else local_temp_dir()
         ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING,
-                 configure_logging=True)
+                 configure_logging=True, **({"_temp_dir": short} if short else {}))
     except (ConnectionError, ValueError, RuntimeError, TimeoutError) as exc:
         where = f"the Ray cluster at {address}" if address else "a local Ray cluster"
         raise UsageError(f"Could not connect to {where}: {exc}",

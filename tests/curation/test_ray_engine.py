@@ -21,6 +21,7 @@ from curation.ray_engine import (  # noqa: E402
     RaySettings,
     import_ray,
     load_on_ray,
+    local_temp_dir,
     partitioned_neighbour_pairs,
     run_curation_ray,
 )
@@ -33,7 +34,8 @@ def cluster():
     """One real local Ray cluster for the module (starting one takes seconds)."""
     import ray
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    short = local_temp_dir()  # a long TMPDIR (CI's) would make the cluster's socket paths too long
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, **({"_temp_dir": short} if short else {}))
     yield ray
     ray.shutdown()
 
