@@ -210,53 +210,8 @@ def curate(
 
     report("dedupe", 0, 1)
     candidates, rules = near_candidates(survivors, v_in, v_out, views, config, embedder.encode)
-    lengths = [int(tokens.total[i]) for i in survivors]
-    sure = candidates.similarity >= config.threshold
-    pairs = dedupe.Pairs(candidates.left[sure], candidates.right[sure], candidates.similarity[sure])
-    rule_of = {(int(a), int(b)): r for a, b, r in zip(candidates.left, candidates.right, rules)}
-    near_groups = dedupe.group_pairs(len(survivors), pairs, config.policy, lengths)
-    for g in near_groups:
-        removals += [Removal(int(survivors[m]), "near_duplicate", int(survivors[g.keep]), s,
-                             rule_of.get((min(g.keep, m), max(g.keep, m)), ""))
-                     for m, s in zip(g.members, g.similarity)]
-    removed = {r.index for r in removals}
-    kept = np.array([i for i in range(len(examples)) if i not in removed], dtype=np.int64)
-    report("dedupe", 1, 1)
-    step("near")
-
-    flags = [
-        Flag(int(survivors[b]), "possible_duplicate",
-             {"with": [int(survivors[a])], "similarity": round(float(sim), 4),
-              "rule": f"{rule_of[(int(a), int(b))]}; below the threshold {config.threshold:.2f}"})
-        for a, b, sim in zip(candidates.left[~sure], candidates.right[~sure], candidates.similarity[~sure])
-        if survivors[a] not in removed and survivors[b] not in removed
-    ]
-    conflict_groups, conflict_flags = find_conflicts(kept, v_in, v_out, views, config, embedder.encode)
-    flags += conflict_flags
-    step("conflicts")
-
-    report("cluster", 0, 1)
-    # Cluster on input and output together: what is asked and how it is answered make "a kind of task"
-    # (on the sample, NMI with the true categories 0.43 vs 0.13 for the input alone).
-    joint = v_in[kept] + v_out[kept]
-    joint /= np.maximum(np.linalg.norm(joint, axis=1, keepdims=True), 1e-12)
-    result_clusters = clustering.cluster_embeddings(
-        joint, config.clusters, texts=[f"{views.inputs[i]} {views.outputs[i]}" for i in kept], seed=config.seed
-    )
-    report("cluster", 1, 1)
-    step("cluster")
-
-    flags += flag_examples(kept, v_in, v_out, tokens, result_clusters, config)
-    flags += flag_text([examples[i] for i in kept], kept, config)
-    step("flags")
-    group_of = np.arange(len(kept))
-    position = {int(idx): p for p, idx in enumerate(kept)}
-    for g, members in enumerate(conflict_groups):
-        group_of[[position[m] for m in members]] = len(kept) + g
-    is_eval = group_split(result_clusters.labels, group_of, config.eval_fraction, config.seed)
-    step("split")
-    removals.sort(key=lambda r: r.index)
-    flags.sort(key=lambda f: (f.index, f.kind))
+    removals, flags, result_clusters, kept, is_eval, conflict_groups = finish_curation(
+        examples, config, survivors, removals, candidates, rules, v_in, v_out, views, tokens, embedder.encode, report, step)
     stats = {"view_kinds": {"input": views.kinds[0], "output": views.kinds[1]}, "timings": timings, "embedded": embedder.encoded, "embed_cache_hits": embedder.cache_hits, "embedder": embedder.name,
              "near_exact": {"applied": near_exact, "removed": sum(r.rule.startswith(NEAR_EXACT_RULE) for r in removals)},
              "embeddings_file": in_file,
@@ -286,6 +241,61 @@ def embed_texts(embedder, texts: list[str], config: CurateConfig, progress=None,
             path.unlink(missing_ok=True)
     return vectors, True
 
+
+
+def finish_curation(examples: Sequence[Example], config: CurateConfig, survivors: np.ndarray, removals: list[Removal],
+                    candidates, rules: list[str], v_in: np.ndarray, v_out: np.ndarray, views: Views, tokens, encode,
+                    report: Progress, step: Callable[[str], None]):
+    """Both engines' stages after the near-duplicate candidates: groups, possible duplicates, conflicts, clusters,
+    flags and the split. Returns (removals, flags, clustering, kept, is_eval, conflict_groups)."""
+    lengths = [int(tokens.total[i]) for i in survivors]
+    sure = candidates.similarity >= config.threshold
+    pairs = dedupe.Pairs(candidates.left[sure], candidates.right[sure], candidates.similarity[sure])
+    rule_of = {(int(a), int(b)): r for a, b, r in zip(candidates.left, candidates.right, rules)}
+    near_groups = dedupe.group_pairs(len(survivors), pairs, config.policy, lengths)
+    for g in near_groups:
+        removals += [Removal(int(survivors[m]), "near_duplicate", int(survivors[g.keep]), s,
+                             rule_of.get((min(g.keep, m), max(g.keep, m)), ""))
+                     for m, s in zip(g.members, g.similarity)]
+    removed = {r.index for r in removals}
+    kept = np.array([i for i in range(len(examples)) if i not in removed], dtype=np.int64)
+    report("dedupe", 1, 1)
+    step("near")
+
+    flags = [
+        Flag(int(survivors[b]), "possible_duplicate",
+             {"with": [int(survivors[a])], "similarity": round(float(sim), 4),
+              "rule": f"{rule_of[(int(a), int(b))]}; below the threshold {config.threshold:.2f}"})
+        for a, b, sim in zip(candidates.left[~sure], candidates.right[~sure], candidates.similarity[~sure])
+        if survivors[a] not in removed and survivors[b] not in removed
+    ]
+    conflict_groups, conflict_flags = find_conflicts(kept, v_in, v_out, views, config, encode)
+    flags += conflict_flags
+    step("conflicts")
+
+    report("cluster", 0, 1)
+    # Cluster on input and output together: what is asked and how it is answered make "a kind of task"
+    # (on the sample, NMI with the true categories 0.43 vs 0.13 for the input alone).
+    joint = v_in[kept] + v_out[kept]
+    joint /= np.maximum(np.linalg.norm(joint, axis=1, keepdims=True), 1e-12)
+    result_clusters = clustering.cluster_embeddings(
+        joint, config.clusters, texts=[f"{views.inputs[i]} {views.outputs[i]}" for i in kept], seed=config.seed
+    )
+    report("cluster", 1, 1)
+    step("cluster")
+
+    flags += flag_examples(kept, v_in, v_out, tokens, result_clusters, config)
+    flags += flag_text([examples[i] for i in kept], kept, config)
+    step("flags")
+    group_of = np.arange(len(kept))
+    position = {int(idx): p for p, idx in enumerate(kept)}
+    for g, members in enumerate(conflict_groups):
+        group_of[[position[m] for m in members]] = len(kept) + g
+    is_eval = group_split(result_clusters.labels, group_of, config.eval_fraction, config.seed)
+    step("split")
+    removals.sort(key=lambda r: r.index)
+    flags.sort(key=lambda f: (f.index, f.kind))
+    return removals, flags, result_clusters, kept, is_eval, conflict_groups
 
 def near_candidates(
     survivors: np.ndarray, v_in, v_out, views: Views, config: CurateConfig, encode=None

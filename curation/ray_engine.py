@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 
-from curation import cluster as clustering
 from curation import dedupe, pair_rules, structure
 from curation.curate import (
     CurateConfig,
@@ -28,13 +27,10 @@ from curation.curate import (
     Removal,
     Views,
     build_views,
-    find_conflicts,
-    flag_examples,
-    flag_text,
+    finish_curation,
 )
 from curation.errors import CancelledError, DataError, TunewiseError, UsageError
 from curation.load import LoadResult, Rejected, expand_paths, load_files
-from curation.split import group_split
 from curation.validate import Problem
 
 INSTALL_HINT = "Install it with: pip install 'tunewise[ray]' (or leave out --engine ray to curate on this machine)."
@@ -511,53 +507,8 @@ def curate_ray(
     report("dedupe", 0, 1)
     words = Embedder(config.embedder, cache_dir=config.cache_dir)  # differing words only, loaded if any
     candidates, rules = near_candidates_ray(survivors, v_in, v_out, views, config, settings, words.encode, cancel)
-    lengths = [int(tokens.total[i]) for i in survivors]
-    sure = candidates.similarity >= config.threshold
-    pairs = dedupe.Pairs(candidates.left[sure], candidates.right[sure], candidates.similarity[sure])
-    rule_of = {(int(a), int(b)): r for a, b, r in zip(candidates.left, candidates.right, rules)}
-    near_groups = dedupe.group_pairs(len(survivors), pairs, config.policy, lengths)  # joins groups across partitions
-    for g in near_groups:
-        removals += [Removal(int(survivors[m]), "near_duplicate", int(survivors[g.keep]), s,
-                             rule_of.get((min(g.keep, m), max(g.keep, m)), ""))
-                     for m, s in zip(g.members, g.similarity)]
-    removed = {r.index for r in removals}
-    kept = np.array([i for i in range(len(examples)) if i not in removed], dtype=np.int64)
-    report("dedupe", 1, 1)
-    step("near")
-
-    from curation.curate import Flag
-
-    flags = [
-        Flag(int(survivors[b]), "possible_duplicate",
-             {"with": [int(survivors[a])], "similarity": round(float(sim), 4),
-              "rule": f"{rule_of[(int(a), int(b))]}; below the threshold {config.threshold:.2f}"})
-        for a, b, sim in zip(candidates.left[~sure], candidates.right[~sure], candidates.similarity[~sure])
-        if survivors[a] not in removed and survivors[b] not in removed
-    ]
-    conflict_groups, conflict_flags = find_conflicts(kept, v_in, v_out, views, config, words.encode)
-    flags += conflict_flags
-    step("conflicts")
-
-    report("cluster", 0, 1)
-    joint = v_in[kept] + v_out[kept]
-    joint /= np.maximum(np.linalg.norm(joint, axis=1, keepdims=True), 1e-12)
-    result_clusters = clustering.cluster_embeddings(
-        joint, config.clusters, texts=[f"{views.inputs[i]} {views.outputs[i]}" for i in kept], seed=config.seed
-    )
-    report("cluster", 1, 1)
-    step("cluster")
-
-    flags += flag_examples(kept, v_in, v_out, tokens, result_clusters, config)
-    flags += flag_text([examples[i] for i in kept], kept, config)
-    step("flags")
-    group_of = np.arange(len(kept))
-    position = {int(idx): p for p, idx in enumerate(kept)}
-    for g, members in enumerate(conflict_groups):
-        group_of[[position[m] for m in members]] = len(kept) + g
-    is_eval = group_split(result_clusters.labels, group_of, config.eval_fraction, config.seed)
-    step("split")
-    removals.sort(key=lambda r: r.index)
-    flags.sort(key=lambda f: (f.index, f.kind))
+    removals, flags, result_clusters, kept, is_eval, conflict_groups = finish_curation(
+        examples, config, survivors, removals, candidates, rules, v_in, v_out, views, tokens, words.encode, report, step)
     stats = {"view_kinds": {"input": views.kinds[0], "output": views.kinds[1]}, "timings": timings,
              "embedded": encoded, "embed_cache_hits": len(set(texts)) - encoded,
              "embedder": words.name, "engine": "ray", "ray": asdict(settings)}
