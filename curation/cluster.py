@@ -152,8 +152,11 @@ def neighbour_distance(vectors: np.ndarray, k: int = 5) -> np.ndarray:
     return (1.0 - np.nanmean(others, axis=1)).astype(np.float32)
 
 
-def robust_z(values: np.ndarray) -> np.ndarray:
-    """(x − median) / (1.4826·MAD): how unusual each value is, insensitive to the outliers themselves."""
+def robust_z(values: np.ndarray, floor: float = 1e-9) -> np.ndarray:
+    """(x − median) / (1.4826·MAD): how unusual each value is, insensitive to the outliers themselves.
+
+    ``floor`` is the smallest spread that counts: below it (most values equal) a difference in the last float
+    digits would otherwise read as many standard deviations."""
     median = np.median(values)
     mad = np.median(np.abs(values - median)) * 1.4826
-    return (values - median) / (mad if mad > 1e-9 else max(float(np.std(values)), 1e-9))
+    return (values - median) / max(mad if mad > 1e-9 else float(np.std(values)), floor)

@@ -422,14 +422,19 @@ def flag_text(kept_examples: Sequence[Example], kept: np.ndarray, config: Curate
     return flags
 
 
+OUTLIER_MIN_SPREAD = 0.01  # cosine distance: a neighbour 0.03 further than usual is not an outlier
+
+
 def flag_examples(kept, v_in, v_out, tokens, result, config: CurateConfig) -> list[Flag]:
     """Outliers (far from their nearest neighbours in input or output), very short replies, tiny clusters, too long."""
     flags: list[Flag] = []
     labels = result.labels
     if len(kept) >= 10:
         for view, vectors in (("input", v_in[kept]), ("output", v_out[kept])):
-            distance = clustering.neighbour_distance(vectors)
-            z = clustering.robust_z(distance)
+            # rounded, with a spread of at least 0.01: where most replies have exact twins (distance ~0), float
+            # noise from batching (the Ray engine's vectors differ in the 8th digit) would otherwise flag hundreds
+            distance = np.round(clustering.neighbour_distance(vectors), 4)
+            z = clustering.robust_z(distance, floor=OUTLIER_MIN_SPREAD)
             for p in np.flatnonzero(z > config.outlier_z):
                 flags.append(Flag(int(kept[p]), "outlier", {"view": view, "neighbour_distance": round(float(distance[p]), 3), "z": round(float(z[p]), 1), "cluster": int(labels[p])}))
         reply = np.log1p(tokens.assistant[kept].astype(float))

@@ -510,7 +510,7 @@ def curate_ray(
     removals, flags, result_clusters, kept, is_eval, conflict_groups = finish_curation(
         examples, config, survivors, removals, candidates, rules, v_in, v_out, views, tokens, words.encode, report, step)
     stats = {"view_kinds": {"input": views.kinds[0], "output": views.kinds[1]}, "timings": timings,
-             "embedded": encoded, "embed_cache_hits": len(set(texts)) - encoded,
+             "embedded": encoded, "embed_cache_hits": max(0, len(set(texts)) - encoded),  # a text in two actors' batches is encoded twice
              "embedder": words.name, "engine": "ray", "ray": asdict(settings)}
     return CurationResult(examples, config, removals, flags, result_clusters, kept, is_eval, tokens, conflict_groups, stats)
 

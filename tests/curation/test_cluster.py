@@ -44,3 +44,11 @@ def test_robust_z_flags_the_outlier_only():
     values = np.array([0.2, 0.21, 0.19, 0.22, 0.2, 0.18, 0.9])
     z = robust_z(values)
     assert z[-1] > 3.5 and (np.abs(z[:-1]) < 3.5).all()
+
+
+def test_robust_z_floor_ignores_float_noise_when_most_values_are_equal():
+    # most replies have exact twins (distance 0): differences in the 8th digit are not outliers
+    values = np.array([0.0, 1e-8, 2e-8, 3e-8] * 5 + [3e-7, 6e-7, 0.2])
+    assert (robust_z(values) > 3).sum() >= 2  # without a floor, noise reads as many deviations
+    z = robust_z(values, floor=0.01)
+    assert z[-1] > 3 and (np.abs(z[:-1]) < 3).all()
