@@ -209,9 +209,10 @@ def curate(
     step("embed")
 
     report("dedupe", 0, 1)
-    candidates, rules = near_candidates(survivors, v_in, v_out, views, config, embedder.encode)
+    candidates, rules, removable = near_candidates(survivors, v_in, v_out, views, config, embedder.encode)
     removals, flags, result_clusters, kept, is_eval, conflict_groups = finish_curation(
-        examples, config, survivors, removals, candidates, rules, v_in, v_out, views, tokens, embedder.encode, report, step)
+        examples, config, survivors, removals, candidates, rules, v_in, v_out, views, tokens, embedder.encode, report, step,
+        removable)
     stats = {"view_kinds": {"input": views.kinds[0], "output": views.kinds[1]}, "timings": timings, "embedded": embedder.encoded, "embed_cache_hits": embedder.cache_hits, "embedder": embedder.name,
              "near_exact": {"applied": near_exact, "removed": sum(r.rule.startswith(NEAR_EXACT_RULE) for r in removals)},
              "embeddings_file": in_file,
@@ -245,11 +246,14 @@ def embed_texts(embedder, texts: list[str], config: CurateConfig, progress=None,
 
 def finish_curation(examples: Sequence[Example], config: CurateConfig, survivors: np.ndarray, removals: list[Removal],
                     candidates, rules: list[str], v_in: np.ndarray, v_out: np.ndarray, views: Views, tokens, encode,
-                    report: Progress, step: Callable[[str], None]):
+                    report: Progress, step: Callable[[str], None], removable: np.ndarray | None = None):
     """Both engines' stages after the near-duplicate candidates: groups, possible duplicates, conflicts, clusters,
-    flags and the split. Returns (removals, flags, clustering, kept, is_eval, conflict_groups)."""
+    flags and the split; `removable` False marks a candidate shown for review only (None: all may be removed).
+    Returns (removals, flags, clustering, kept, is_eval, conflict_groups)."""
     lengths = [int(tokens.total[i]) for i in survivors]
     sure = candidates.similarity >= config.threshold
+    if removable is not None:
+        sure &= removable
     pairs = dedupe.Pairs(candidates.left[sure], candidates.right[sure], candidates.similarity[sure])
     rule_of = {(int(a), int(b)): r for a, b, r in zip(candidates.left, candidates.right, rules)}
     near_groups = dedupe.group_pairs(len(survivors), pairs, config.policy, lengths)
@@ -265,7 +269,7 @@ def finish_curation(examples: Sequence[Example], config: CurateConfig, survivors
     flags = [
         Flag(int(survivors[b]), "possible_duplicate",
              {"with": [int(survivors[a])], "similarity": round(float(sim), 4),
-              "rule": f"{rule_of[(int(a), int(b))]}; below the threshold {config.threshold:.2f}"})
+              "rule": rule_of[(int(a), int(b))] + (f"; below the threshold {config.threshold:.2f}" if sim < config.threshold else "")})
         for a, b, sim in zip(candidates.left[~sure], candidates.right[~sure], candidates.similarity[~sure])
         if survivors[a] not in removed and survivors[b] not in removed
     ]
@@ -299,21 +303,38 @@ def finish_curation(examples: Sequence[Example], config: CurateConfig, survivors
 
 def near_candidates(
     survivors: np.ndarray, v_in, v_out, views: Views, config: CurateConfig, encode=None
-) -> tuple[dedupe.Pairs, list[str]]:
-    """Duplicate candidates among survivors (positions in survivors) at the review threshold, and the rule of each.
+) -> tuple[dedupe.Pairs, list[str], np.ndarray]:
+    """Duplicate candidates among survivors (positions in survivors) at the review threshold, the rule of each, and
+    whether each may be removed (False: shown for review only).
 
-    Text views are compared by embedding (≥ the review threshold, same numbers and question kind); structured
-    views (SQL, code, JSON, labels, numbers) only by their normalised structure.
+    Text views are compared by embedding (≥ the review threshold); structured views (SQL, code, JSON, labels,
+    numbers) only by their normalised structure (judge_candidates).
+    """
+    is_text = [k == structure.TEXT for k in views.kinds]
+    search = [v[survivors] for v, t in zip((v_in, v_out), is_text) if t] or [v_in[survivors]]
+    found = dedupe.duplicate_pairs(search, min(config.review_threshold, config.threshold))
+    return judge_candidates(found, survivors, views, config, encode)
+
+
+def judge_candidates(
+    found: dedupe.Pairs, survivors: np.ndarray, views: Views, config: CurateConfig, encode=None
+) -> tuple[dedupe.Pairs, list[str], np.ndarray]:
+    """Neighbour pairs (similar in every text view) judged by the pair rules: the candidates, the rule of each, and
+    whether each may be removed. Both engines call it after their own search.
+
+    A pair must state the same numbers and ask the same kind of question to be removed; when one text only leaves
+    out what the other states, it is shown for review (pair_rules.specifics_gap), and when each states what the
+    other does not, it is no candidate. Structured views must have the same structure (pair_rules.judge_views).
     """
     kinds = views.kinds
     is_text = [k == structure.TEXT for k in kinds]
-    search = [v[survivors] for v, t in zip((v_in, v_out), is_text) if t] or [v_in[survivors]]
     guard = [" ".join(t for t, ok in zip((views.inputs[i], views.outputs[i]), is_text) if ok) for i in survivors]
     low = min(config.review_threshold, config.threshold)
-    found = dedupe.duplicate_pairs(search, low, guard)
+    found, gaps = _specific_pairs(found, guard)
     if all(is_text):
-        rules = [f"input and output {s:.2f}+ similar, same numbers and question kind" for s in found.similarity]
-        return found, rules
+        rules = [f"input and output {s:.2f}+ similar, same numbers and question kind" if p not in gaps else
+                 f"input and output {s:.2f}+ similar, but {gaps[p]}: not removed" for p, s in enumerate(found.similarity.tolist())]
+        return found, rules, np.array([p not in gaps for p in range(len(found.left))], dtype=bool)
     ok = np.zeros(len(found.left), dtype=bool)
     rules = []
     vectors = {}
@@ -326,9 +347,27 @@ def near_candidates(
         verdict = pair_rules.judge_views(texts, kinds, [sim, sim], low, config.mask_literals, vectors)
         if verdict.same:
             ok[p] = True
-            rules.append(verdict.rule)
+            rules.append(verdict.rule if p not in gaps else f"{verdict.rule}; but {gaps[p]}: not removed")
     score = found.similarity[ok] if any(is_text) else np.ones(int(ok.sum()), dtype=np.float32)
-    return dedupe.Pairs(found.left[ok], found.right[ok], score, found.recall), rules
+    removable = np.array([p not in gaps for p in np.flatnonzero(ok).tolist()], dtype=bool)
+    return dedupe.Pairs(found.left[ok], found.right[ok], score, found.recall), rules, removable
+
+
+def _specific_pairs(found: dedupe.Pairs, texts: Sequence[str]) -> tuple[dedupe.Pairs, dict[int, str]]:
+    """The pairs whose texts agree on numbers and question kind, or where one only leaves out what the other states;
+    and for those, by position in the returned pairs, what one leaves out."""
+    if not len(found.left):
+        return found, {}
+    same = dedupe.same_specifics(texts, found.left, found.right)
+    keep, gaps = same.copy(), {}
+    for p in np.flatnonzero(~same).tolist():  # few: checked one by one
+        verdict = pair_rules.specifics_gap(texts[int(found.left[p])], texts[int(found.right[p])])
+        keep[p] = verdict.same
+        if verdict.same:
+            gaps[p] = verdict.rule
+    position = np.cumsum(keep) - 1
+    return (dedupe.Pairs(found.left[keep], found.right[keep], found.similarity[keep], found.recall),
+            {int(position[p]): rule for p, rule in gaps.items()})
 
 
 def near_exact_removals(

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from curation.dedupe import numbers_in, question_kinds
 from curation.structure import CODE, JSON, LABEL, NUMBER, SQL, STRUCTURED, TEXT, Structure, structure_of
 
 # Words sklearn lists as stop words but that change what a question asks: negation, logic, comparison, order, time.
@@ -27,6 +28,7 @@ MEANING_WORDS = frozenset("not no nor never none without neither and or either b
 ASKING_WORDS = frozenset("how many much when where why they them their those these".split())
 # How a request is phrased, not what it asks for: "show"/"list"/"find"/"give me", "I need"/"I'd like" the same thing.
 FRAMING_WORDS = frozenset("show list find return display give tell get please provide need want like".split())
+NUMBERS_GAP = "numbers only one states"  # how a pair rule names numbers one text leaves out (review_groups reads it)
 SYNONYM = 0.83  # word-vector cosine at which two differing words count as the same (movie/film 0.84; airline/flight 0.79, airlines/flights 0.81)
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 WordVectors = Callable[[list[str]], np.ndarray]
@@ -115,6 +117,24 @@ def word_vectors(pairs: Iterable[tuple[str, str]], encode: WordVectors) -> dict[
 
 def _words(words: Iterable[str]) -> str:
     return ", ".join(sorted(words)) or "(none)"
+
+
+def specifics_gap(a: str, b: str) -> Verdict:
+    """Whether two texts that differ in numbers or question kind may still be one thing said twice.
+
+    The same numbers and question kind: same, rule "". One text leaving out what the other states (a date, a size,
+    "who"): same, and the rule names it; such a pair is never removed but is shown for review (on ASSET, 1,144
+    rewrites that drop or add a number). Each stating what the other does not (1990 vs 1991, 64GB vs 128GB, "who"
+    vs "when"): not the same; on product titles these are almost all different products.
+    """
+    gaps = []
+    for what, fa, fb in (("numbers", numbers_in(a), numbers_in(b)), ("question kind", question_kinds(a), question_kinds(b))):
+        if fa == fb:
+            continue
+        if fa - fb and fb - fa:
+            return Verdict(False, f"different {what}: {_words(fa - fb)} vs {_words(fb - fa)}")
+        gaps.append(f"{NUMBERS_GAP if what == 'numbers' else what + ' only one states'}: {_words(fa - fb)} vs {_words(fb - fa)}")
+    return Verdict(True, "; ".join(gaps))
 
 
 def _label(kind: str) -> str:

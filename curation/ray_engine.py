@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from curation import dedupe, pair_rules, structure
+from curation import dedupe, structure
 from curation.curate import (
     CurateConfig,
     CurationResult,
@@ -28,6 +28,7 @@ from curation.curate import (
     Views,
     build_views,
     finish_curation,
+    judge_candidates,
 )
 from curation.errors import CancelledError, DataError, TunewiseError, UsageError
 from curation.load import LoadResult, Rejected, expand_paths, load_files
@@ -409,40 +410,20 @@ def partitioned_neighbour_pairs(vectors: np.ndarray, threshold: float, k: int = 
 
 
 def near_candidates_ray(survivors: np.ndarray, v_in, v_out, views: Views, config: CurateConfig, settings: RaySettings,
-                        encode=None, cancel: threading.Event | None = None) -> tuple[dedupe.Pairs, list[str]]:
+                        encode=None, cancel: threading.Event | None = None) -> tuple[dedupe.Pairs, list[str], np.ndarray]:
     """curate.near_candidates with the neighbour search run in partitions on Ray; the same pair rules decide."""
-    kinds = views.kinds
-    is_text = [k == structure.TEXT for k in kinds]
+    is_text = [k == structure.TEXT for k in views.kinds]
     search = [v[survivors] for v, t in zip((v_in, v_out), is_text) if t] or [v_in[survivors]]
-    guard = [" ".join(t for t, ok in zip((views.inputs[i], views.outputs[i]), is_text) if ok) for i in survivors]
     low = min(config.review_threshold, config.threshold)
     pairs = partitioned_neighbour_pairs(search[0], low, settings.k, settings.partition_size, config.seed, cancel)
     score = pairs.similarity
     ok = np.ones(len(score), dtype=bool)
-    for view in search[1:]:  # as dedupe.duplicate_pairs: similar in every view, same specifics
+    for view in search[1:]:  # as dedupe.duplicate_pairs: similar in every view
         other = dedupe.pair_similarity(view, pairs.left, pairs.right)
         ok &= other >= low
         score = np.minimum(score, other)
-    if len(score):
-        ok &= dedupe.same_specifics(guard, pairs.left, pairs.right)
     found = dedupe.Pairs(pairs.left[ok], pairs.right[ok], score[ok])
-    if all(is_text):
-        return found, [f"input and output {s:.2f}+ similar, same numbers and question kind" for s in found.similarity]
-    vectors = {}
-    if encode is not None and kinds[0] == structure.TEXT:
-        vectors = pair_rules.word_vectors(
-            [(views.raw_inputs[int(survivors[a])], views.raw_inputs[int(survivors[b])]) for a, b in zip(found.left, found.right)], encode)
-    ok = np.zeros(len(found.left), dtype=bool)
-    rules = []
-    for p, (a, b, sim) in enumerate(zip(found.left.tolist(), found.right.tolist(), found.similarity.tolist())):
-        ia, ib = int(survivors[a]), int(survivors[b])
-        texts = [(views.raw_inputs[ia], views.raw_inputs[ib]), (views.raw_outputs[ia], views.raw_outputs[ib])]
-        verdict = pair_rules.judge_views(texts, kinds, [sim, sim], low, config.mask_literals, vectors)
-        if verdict.same:
-            ok[p] = True
-            rules.append(verdict.rule)
-    score = found.similarity[ok] if any(is_text) else np.ones(int(ok.sum()), dtype=np.float32)
-    return dedupe.Pairs(found.left[ok], found.right[ok], score), rules
+    return judge_candidates(found, survivors, views, config, encode)  # the same pair rules as the local engine
 
 
 # 4. The whole run: the local engine's stages, with the heavy ones on the cluster
@@ -506,9 +487,10 @@ def curate_ray(
 
     report("dedupe", 0, 1)
     words = Embedder(config.embedder, cache_dir=config.cache_dir)  # differing words only, loaded if any
-    candidates, rules = near_candidates_ray(survivors, v_in, v_out, views, config, settings, words.encode, cancel)
+    candidates, rules, removable = near_candidates_ray(survivors, v_in, v_out, views, config, settings, words.encode, cancel)
     removals, flags, result_clusters, kept, is_eval, conflict_groups = finish_curation(
-        examples, config, survivors, removals, candidates, rules, v_in, v_out, views, tokens, words.encode, report, step)
+        examples, config, survivors, removals, candidates, rules, v_in, v_out, views, tokens, words.encode, report, step,
+        removable)
     stats = {"view_kinds": {"input": views.kinds[0], "output": views.kinds[1]}, "timings": timings,
              "embedded": encoded, "embed_cache_hits": max(0, len(set(texts)) - encoded),  # a text in two actors' batches is encoded twice
              "embedder": words.name, "engine": "ray", "ray": asdict(settings)}

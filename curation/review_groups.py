@@ -1,19 +1,22 @@
 """Possible duplicates reviewed by the group: pairs joined into groups, ranked, each with a proposed keeper.
 
-Curation flags pairs between the review threshold and the removal threshold. Reviewing them one pair at a time
-does not scale, so pairs are joined into connected components (scipy), each group is ranked by how likely it is
+Curation flags pairs between the review threshold and the removal threshold, and, at any similarity above the review
+threshold, pairs it kept from removal because one text states numbers or a question kind the other leaves out
+(curation.pair_rules.specifics_gap). Reviewing them one pair at a time does not scale, so pairs are joined into connected components (scipy), each group is ranked by how likely it is
 to be one thing said several times, and a curator accepts (keep the keeper, remove the rest) or rejects (keep all)
 a whole group at once. Decisions are plain keep/remove marks (curation.decisions), so export applies them.
 
 A group's score is its *bottleneck* similarity: the highest similarity at which it still holds together (the
 weakest link of its maximum spanning tree). A group chained A~B~C through weak links scores low even if one pair
 is close. A pair whose texts differ in a negation, or swap a word of comparison, order or logic ("more" vs "less", "first"
-vs "last", "and" vs "or"; curation.pair_rules.MEANING_WORDS), is a *caution*: such groups rank after every other
-group and are never accepted in bulk.
+vs "last", "and" vs "or"; curation.pair_rules.MEANING_WORDS), or that curation kept from removal because one text
+states numbers the other leaves out (its rule says so: kept_numbers), is a *caution*: such groups rank after every
+other group and are never accepted in bulk.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -114,10 +117,17 @@ def caution_of(a: str, b: str) -> str:
     return f"differs in: {', '.join(sorted(wa)) or '(none)'} vs {', '.join(sorted(wb)) or '(none)'}"
 
 
+def kept_numbers(rule: str) -> str:
+    """The numbers only one text of a pair states, as the rule of a pair that curation kept from removal names them
+    ("numbers only one states: (none) vs 1928"); "" when it names none. Accepting such a pair drops a fact."""
+    from curation.pair_rules import NUMBERS_GAP
+
+    match = re.search(re.escape(NUMBERS_GAP) + r": [^:;]+", rule)
+    return match.group(0).strip() if match else ""
+
+
 def _spell_negation(text: str) -> str:
     """"don't", "can't", "won’t" with their negation as a word ("do not"), so it counts as one."""
-    import re
-
     return re.sub(r"n[\'’]t\b", " not", text, flags=re.IGNORECASE)
 
 
@@ -168,9 +178,7 @@ def group_candidates(
     groups = []
     for label, found in sorted(by_label.items()):
         members = members_of[label]
-        evidence = [PairEvidence(p.a, p.b, float(p.similarity), p.rule,
-                                 caution_of(texts[p.a], texts[p.b]) if texts and p.a in texts and p.b in texts else "")
-                    for p in found]
+        evidence = [PairEvidence(p.a, p.b, float(p.similarity), p.rule, _caution(p, texts)) for p in found]
         evidence.sort(key=lambda p: (-p.similarity, index[p.a], index[p.b]))
         strength = dict.fromkeys(members, 0.0)
         for p in evidence:
@@ -183,6 +191,13 @@ def group_candidates(
     for rank, group in enumerate(groups, 1):
         group.id = rank
     return groups
+
+
+def _caution(pair: CandidatePair, texts: Mapping[str, str] | None) -> str:
+    """A pair's cautions: from its texts (caution_of) and from its rule (kept_numbers)."""
+    found = [caution_of(texts[pair.a], texts[pair.b]) if texts and pair.a in texts and pair.b in texts else "",
+             kept_numbers(pair.rule)]
+    return "; ".join(c for c in found if c)
 
 
 def decision_marks(group: ReviewGroup, decision: str, keeper: str | None = None) -> tuple[dict[str, str], dict[str, dict | None]]:

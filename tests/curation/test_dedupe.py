@@ -153,3 +153,36 @@ def test_sql_outputs_are_duplicates_only_with_the_same_structure(embedder, token
         assert removed[(3, 2)].endswith("same SQL after normalising")
     conflicts = [f for f in result.flags if f.kind == "conflict"]
     assert not conflicts, [f.details for f in conflicts]
+
+
+def test_a_number_only_one_states_is_shown_for_review_never_removed():
+    from curation import structure
+    from curation.curate import CurateConfig, Views, near_candidates
+
+    texts = ["He was chief architect of the Fisher Building.", "He was chief architect of the Fisher Building in 1928.",
+             "Order 12 shipped", "Order 13 shipped", "The club was founded in 1901.", "The club was founded in 1901!"]
+    vectors = np.repeat(np.eye(3, dtype=np.float32), 2, axis=0)  # each pair the same vector: cosine 1.0
+    n = len(texts)
+    views = Views(texts, [""] * n, [], texts, [""] * n, (structure.TEXT, structure.TEXT))
+    found, rules, removable = near_candidates(np.arange(n), vectors, vectors, views, CurateConfig())
+    got = {(int(a), int(b)): (rule, bool(ok)) for a, b, rule, ok in zip(found.left, found.right, rules, removable)}
+    assert set(got) == {(0, 1), (4, 5)}  # 12 vs 13 contradict each other: no candidate at all
+    assert got[(4, 5)] == ("input and output 1.00+ similar, same numbers and question kind", True)
+    assert got[(0, 1)] == ("input and output 1.00+ similar, but numbers only one states: (none) vs 1928: not removed", False)
+
+
+def test_curate_flags_a_pair_with_a_left_out_number_above_the_threshold(embedder, tokenizer):
+    from curation.curate import CurateConfig, curate
+    from curation.example import Example
+
+    pairs = [("Where is the Fisher Building?", "The Fisher Building is in Detroit."),
+             ("Where is the Fisher Building located?", "The Fisher Building is in Detroit (built 1928)."),
+             ("Is the Apple iPhone 12 64GB Black in stock?", "Yes, it ships today."),
+             ("Is the Apple iPhone 12 128GB Black in stock?", "Yes, it ships today.")]
+    examples = [Example(f"x{i}", [{"role": "user", "content": q}, {"role": "assistant", "content": a}]) for i, (q, a) in enumerate(pairs)]
+    result = curate(examples, CurateConfig(clusters=1), embedder=embedder, tokenizer=tokenizer)
+    assert not result.removals
+    flags = [f for f in result.flags if f.kind == "possible_duplicate"]
+    assert [(f.index, f.details["with"]) for f in flags] == [(1, [0])]
+    assert flags[0].details["similarity"] >= 0.9  # above the removal threshold, yet kept: the rule says why
+    assert flags[0].details["rule"].endswith("numbers only one states: (none) vs 1928: not removed")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from curation.pair_rules import (
+    Verdict,
     content_words,
     judge_conflict,
     judge_views,
     same_question,
     same_structure,
+    specifics_gap,
     word_vectors,
 )
 from curation.structure import CODE, JSON, LABEL, SQL, TEXT
@@ -148,3 +150,17 @@ def test_follow_ups_and_time_words_are_other_questions():
     conflict = judge_conflict((first, follow), ("select count ( distinct highschooler.grade )", "select distinct highschooler.grade"),
                               (TEXT, SQL), 0.8, True, 0.9)
     assert not conflict.same and conflict.rule.startswith("different questions: different question word")
+
+
+def test_specifics_gap_shows_a_left_out_number_and_keeps_contradictions_apart():
+    # ASSET rewrites drop or add a date; product titles that state other sizes are other products
+    assert specifics_gap("The population was 89,148.", "The population was 89, 148.") == Verdict(True, "")
+    v = specifics_gap("At Kahn, he was chief architect for the Fisher Building.",
+                      "While at Kahn, he was the head architect for the Fisher Building in 1928.")
+    assert v.same and v.rule == "numbers only one states: (none) vs 1928"
+    v = specifics_gap("Apple iPhone 12 64GB Black", "Apple iPhone 12 128GB Black")
+    assert not v.same and v.rule == "different numbers: 64 vs 128"
+    v = specifics_gap("Who founded the club?", "When was the club founded?")
+    assert not v.same and v.rule == "different question kind: person vs time"
+    v = specifics_gap("How many singers are there?", "Show the number of singers.")
+    assert v.same and v.rule == "question kind only one states: quantity vs (none)"

@@ -13,7 +13,14 @@ from curation.decisions import (
     undo_change,
 )
 from curation.errors import DataError
-from curation.review_groups import CandidatePair, caution_of, decision_marks, group_candidates, groups_above
+from curation.review_groups import (
+    CandidatePair,
+    caution_of,
+    decision_marks,
+    group_candidates,
+    groups_above,
+    kept_numbers,
+)
 
 ORDER = ["a", "b", "c", "d", "e", "f", "g"]
 TEXTS = {"a": "How long does shipping to Germany take?", "b": "How long is shipping to Germany?",
@@ -50,6 +57,19 @@ def test_cautions_are_negations_and_swapped_meaning_words_not_dropped_ones():
     assert caution_of("I did not go", "I didn't go") == ""
     assert caution_of("first in line", "last in line") == "differs in: first vs last"
     assert caution_of("cats and dogs sleep", "cats, dogs sleep") == ""  # rewording drops "and" all the time
+
+
+def test_a_pair_kept_from_removal_for_a_number_only_one_states_is_a_caution():
+    # accepting it in bulk would drop the date without a person seeing it
+    rule = "input and output 0.97+ similar, but numbers only one states: (none) vs 1928, 7: not removed"
+    assert kept_numbers(rule) == "numbers only one states: (none) vs 1928, 7"
+    assert kept_numbers("input and output 0.95+ similar, but question kind only one states: person vs (none): not removed") == ""
+    assert kept_numbers("input and output 0.85+ similar, same numbers and question kind; below the threshold 0.90") == ""
+    pairs = [CandidatePair("b", "a", 0.97, rule), CandidatePair("d", "c", 0.85, "rule cd")]
+    groups = group_candidates(pairs, ["a", "b", "c", "d"], TEXTS)
+    assert [g.members for g in groups] == [["c", "d"], ["a", "b"]]  # ranked after the group without a caution
+    assert groups[1].pairs[0].caution == "numbers only one states: (none) vs 1928, 7"
+    assert [g.id for g in groups_above(groups, 0.80, {})] == [1]
 
 
 def test_accept_keeps_the_keeper_and_gives_each_removal_its_reason():
