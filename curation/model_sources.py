@@ -98,6 +98,21 @@ class TokenizerInfo:
     context_length: int
 
 
+def _convert_default_tokenizer(cached: Path) -> None:
+    """Save the packaged GGUF's tokenizer as a plain tokenizer folder at cached (a sibling first, then renamed)."""
+    from transformers import AutoTokenizer
+
+    gguf = default_generator_gguf()
+    package = gguf.parent
+    tokenizer = AutoTokenizer.from_pretrained(package, gguf_file=gguf.name)
+    tmp = cached.with_name(cached.name + f".tmp{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tokenizer.save_pretrained(tmp)
+    (tmp / "tunewise.json").write_text(json.dumps({"context_length": _DEFAULT_CONTEXT, "source": str(package)}))
+    shutil.rmtree(cached, ignore_errors=True)  # a half-written folder from a killed conversion
+    os.replace(tmp, cached)
+
+
 def load_tokenizer(name: str | None = None) -> TokenizerInfo:
     """The generator's tokenizer (with its chat template); None means packaged SmolLM2-135M-Instruct."""
     from transformers import AutoConfig, AutoTokenizer
@@ -112,17 +127,12 @@ def load_tokenizer(name: str | None = None) -> TokenizerInfo:
         context = int(getattr(config, "max_position_embeddings", 0) or _DEFAULT_CONTEXT)
         return TokenizerInfo(tokenizer, name, context)
     cached = cache_root() / "models" / f"{DEFAULT_GENERATOR}-tokenizer"
-    if not (cached / "tokenizer_config.json").exists():
-        gguf = default_generator_gguf()
-        package = gguf.parent
-        tokenizer = AutoTokenizer.from_pretrained(package, gguf_file=gguf.name)
-        tmp = cached.with_name(cached.name + f".tmp{os.getpid()}")
-        tokenizer.save_pretrained(tmp)
-        (tmp / "tunewise.json").write_text(json.dumps({"context_length": _DEFAULT_CONTEXT, "source": str(package)}))
+    if not (cached / "tunewise.json").exists():
+        from filelock import FileLock
+
         cached.parent.mkdir(parents=True, exist_ok=True)
-        if cached.exists():  # another process won the race
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            os.replace(tmp, cached)
+        with FileLock(str(cached) + ".lock"):  # reading the GGUF takes seconds: one process does it, others wait
+            if not (cached / "tunewise.json").exists():
+                _convert_default_tokenizer(cached)
     tokenizer = AutoTokenizer.from_pretrained(cached)
     return TokenizerInfo(tokenizer, DEFAULT_GENERATOR, _DEFAULT_CONTEXT)

