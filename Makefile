@@ -30,7 +30,7 @@ curate-demo: setup
 
 test: setup
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/pytest -q -n 2
+	$(VENV)/bin/pytest -q -n 2 --dist loadscope
 
 lint: setup
 	$(VENV)/bin/ruff check .
