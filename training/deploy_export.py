@@ -19,7 +19,7 @@ from typing import Any
 
 from curation.errors import CancelledError, ModelError, TunewiseError, UsageError
 from curation.files import check_output_dir, output_error, staged_folder
-from training.runs import ADAPTER_DIR, RUNS_DIR, has_adapter, read_run
+from training.runs import ADAPTER_DIR, RUNS_DIR, has_adapter, merge_dtype, read_run
 
 Progress = Callable[[str, int, int], None]
 FORMATS = ("merged", "gguf", "ollama")
@@ -386,7 +386,9 @@ def _write_export(model: Any, tokenizer: Any, run_dir: Path, out: Path, record: 
             report("Writing safetensors", 0, 1)
             model.save_pretrained(folder, safe_serialization=True)
             tokenizer.save_pretrained(folder)
-            (folder / "tunewise.json").write_text(json.dumps({"run": run_dir.name, "base_model": result.base_model, "merged": True}))
+            dtype = merge_dtype(run_dir)
+            (folder / "tunewise.json").write_text(json.dumps({"run": run_dir.name, "base_model": result.base_model, "merged": True,
+                                                              "dtype": dtype, "dequantized": dtype != "float32"}))
             report("Writing safetensors", 1, 1)
         if fmt in ("gguf", "ollama") and not problem:
             write_gguf(model, tokenizer, tmp / gguf_file, gguf_type, run_dir.name, report, cancel)
@@ -408,13 +410,14 @@ def _write_export(model: Any, tokenizer: Any, run_dir: Path, out: Path, record: 
 
 
 def merge_run(run_dir: Path, base: str | None, progress: Progress, cancel: threading.Event | None = None) -> Any:
-    """The run's base model with its LoRA adapter merged in (on the CPU, float32)."""
+    """The run's base model with its LoRA adapter merged in, on the CPU, in runs.merge_dtype (float32; a QLoRA run's
+    base unquantised in bf16: a 4-bit base would merge rounded weights into a model most servers cannot read)."""
     from peft import PeftModel
 
     from training.model import load_model, quiet_deprecations
 
     progress("Loading the base model", 0, 2)
-    loaded = load_model(base, device="cpu")
+    loaded = load_model(base, device="cpu", dtype=merge_dtype(run_dir))  # never quantized
     if cancel is not None and cancel.is_set():
         raise CancelledError("Export cancelled; nothing was written.")
     progress("Loading the base model", 1, 2)

@@ -10,8 +10,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from curation.errors import DataError, ModelError, TunewiseError, UsageError
-from curation.files import staged_folder, write_text_atomic
+from curation.errors import DataError, TunewiseError, UsageError
+from curation.files import write_text_atomic
 from curation.safe_read import CONFIG_LIMIT, data_limit, read_bytes_limited, read_json_file
 from training.schema import schema_problem
 
@@ -370,32 +370,12 @@ def merge_dtype(run_dir: str | Path) -> str:
 def export_merged(run_dir: str | Path, out_dir: str | Path) -> Path:
     """Merge a run's adapter into its base model and save a plain transformers model folder (safetensors).
 
-    The base is always reloaded unquantised on the CPU (merge_dtype): a QLoRA run's merged model is de-quantised.
+    The same export as `tunewise export RUN --format merged` (training.deploy_export): the base is reloaded
+    unquantised on the CPU (merge_dtype), so a QLoRA run's merged model is de-quantised.
     """
-    from peft import PeftModel
+    from training.deploy_export import export_deploy
 
-    from training.generate import adapter_base_model
-    from training.model import load_model, quiet_deprecations
-
-    run_dir, out = Path(run_dir), Path(out_dir)
-    if not has_adapter(run_dir):
-        raise UsageError(f"Run {run_dir.name} has no final adapter to export.", "Finish the run first (--resume).")
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise UsageError(f"{out} already exists and is not empty.", "Choose a new folder for --merged.")
-    base_name = adapter_base_model(run_dir / ADAPTER_DIR)
-    dtype = merge_dtype(run_dir)
-    loaded = load_model(base_name, device="cpu", dtype=dtype)  # never quantize: the adapter merges into real weights
-    try:
-        with quiet_deprecations():
-            merged = PeftModel.from_pretrained(loaded.model, str(run_dir / ADAPTER_DIR)).merge_and_unload()
-    except (OSError, ValueError, KeyError, RuntimeError) as exc:
-        raise ModelError(f"Could not merge the adapter of {run_dir.name}: {exc}", "Check that the run folder is complete.") from exc
-    with staged_folder(out) as tmp:  # an empty folder at out is replaced; a failed export leaves none
-        merged.save_pretrained(tmp, safe_serialization=True)
-        loaded.tokenizer.save_pretrained(tmp)
-        (tmp / "tunewise.json").write_text(json.dumps({"run": run_dir.name, "base_model": base_name, "merged": True,
-                                                           "dtype": dtype, "dequantized": dtype != "float32"}))
-    return out
+    return Path(export_deploy(run_dir, out_dir, "merged").out)
 
 
 def write_model_card(run_dir: Path) -> Path:
