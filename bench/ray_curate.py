@@ -1,11 +1,17 @@
 """The Ray engine on a local 2-CPU Ray cluster vs the local engine, on N real chat examples (SQuAD dev questions
-with the sentence holding their answer; past 10,565 the questions repeat with a numbered prefix).
+with the sentence holding their answer; past 10,565 each copy pairs two real questions, as bench/scale.py, so
+every text is distinct).
 
 Prints: same results? (removals, flags, split), wall time of each engine, the overhead ratio, per-stage seconds,
 and an estimate of the Ray engine's time on more nodes from the measured per-stage costs (the stages that run
 on the cluster divide by the number of workers; the driver stages do not).
 
-Run:  .venv/bin/python bench/ray_curate.py [--n 10000] [--shards 8] [--cpus 2] [--partition-size 4000] [--json]
+With --cache DIR both engines share one embedding cache: the local engine runs first (cold if DIR is empty, which
+fills it), then the Ray engine and the local engine again on the warm cache, so the comparison at large N costs
+one cold embedding instead of two and the warm ratio isolates everything but the embedding.
+
+Run:  .venv/bin/python bench/ray_curate.py [--n 10000] [--shards 8] [--cpus 2] [--partition-size 4000]
+                                           [--cache DIR] [--json]
 """
 
 from __future__ import annotations
@@ -29,17 +35,10 @@ DRIVER_STAGES = ("tokens", "exact", "near_exact", "conflicts", "cluster", "flags
 
 
 def write_shards(n: int, shards: int, folder: Path) -> list[Path]:
-    """n SQuAD chat examples as JSONL shards."""
-    from curate import squad_chat_examples  # bench/curate.py
+    """n SQuAD chat examples (bench/scale.py's, ids squad-0…) as JSONL shards."""
+    from scale import chat_examples  # bench/scale.py
 
-    base = squad_chat_examples(min(n, 10_565))
-    records = []
-    for i in range(n):
-        example = base[i % len(base)]
-        record = example.to_record() | {"id": f"squad-{i}"}
-        if i >= len(base):
-            record["messages"][1] = {"role": "user", "content": f"Q{i // len(base)}: {record['messages'][1]['content']}"}
-        records.append(record)
+    records = [e.to_record() for e in chat_examples(n)]
     paths = []
     size = -(-n // shards)
     for s in range(shards):
@@ -60,6 +59,8 @@ def main() -> None:
     parser.add_argument("--shards", type=int, default=8)
     parser.add_argument("--cpus", type=int, default=2)
     parser.add_argument("--partition-size", type=int, default=4000)
+    parser.add_argument("--cache", type=Path, default=None,
+                        help="one embedding cache for both engines (local first, then Ray and local again, warm)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -72,10 +73,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="ray-curate-bench-") as tmp:
         folder = Path(tmp)
         paths = write_shards(args.n, args.shards, folder)
-        # fresh caches: both engines embed every text
+        # fresh caches (both engines embed every text), or one shared cache (--cache)
+        shared = str(args.cache) if args.cache else None
         start = time.perf_counter()
-        local = run_curation(paths, folder / "local", CurateConfig(cache_dir=str(folder / "cache-local")))
+        local = run_curation(paths, folder / "local", CurateConfig(cache_dir=shared or str(folder / "cache-local")))
         local_s = time.perf_counter() - start
+        local_cold = {"s": round(local_s, 1), "embedded": local.result.stats["embedded"]}
+        if shared:  # the local engine again, now on the warm cache: the fair partner of a warm Ray run
+            start = time.perf_counter()
+            local = run_curation(paths, folder / "local-warm", CurateConfig(cache_dir=shared))
+            local_s = time.perf_counter() - start
 
         start = time.perf_counter()
         from curation.ray_engine import local_temp_dir
@@ -91,7 +98,7 @@ def main() -> None:
                 marks["read"] = time.perf_counter() - clock
 
         start = time.perf_counter()
-        job = run_curation_ray(paths, folder / "ray", CurateConfig(cache_dir=str(folder / "cache-ray")),
+        job = run_curation_ray(paths, folder / "ray", CurateConfig(cache_dir=shared or str(folder / "cache-ray")),
                                settings=RaySettings(partition_size=args.partition_size), progress=progress)
         ray_s = time.perf_counter() - start
         ray.shutdown()
@@ -104,6 +111,8 @@ def main() -> None:
     estimate = {nodes: round(init_s + driver_s + cluster_s * workers / (nodes * 8), 1) for nodes in (1, 4, 16, 64)}
     out = {
         "n": args.n, "shards": args.shards, "cpus": args.cpus, "same_results": same,
+        "cache": "shared (local cold first, then both warm)" if shared else "cold for each engine",
+        "local_first_run": local_cold, "ray_embedded": job.result.stats["embedded"],
         "removed": len(job.result.removals), "flags": len(job.result.flags),
         "local_s": round(local_s, 1), "ray_s": round(ray_s, 1), "ray_init_s": round(init_s, 1),
         "overhead_ratio": round(ray_s / local_s, 2),
@@ -116,6 +125,9 @@ def main() -> None:
         return
     print(f"N={args.n} in {args.shards} shards, local Ray cluster of {args.cpus} CPUs")
     print(f"same removals, flags and split: {same}  ({out['removed']} removed, {out['flags']} flags)")
+    if shared:
+        print(f"first local run (fills the shared cache): {local_cold['s']} s, {local_cold['embedded']} texts embedded; "
+              f"below, both engines on the warm cache (Ray embedded {out['ray_embedded']})")
     print(f"local engine {local_s:.1f} s; Ray engine {ray_s:.1f} s (+ {init_s:.1f} s cluster start); overhead ratio {out['overhead_ratio']}")
     print("stage            local s    ray s")
     for stage in ("read", *DRIVER_STAGES[:3], "embed", "near", *DRIVER_STAGES[3:]):
