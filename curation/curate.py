@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
 import time
 import uuid
@@ -144,10 +145,17 @@ def build_views(examples: Sequence[Example]) -> Views:
     users = [e.input_text for e in examples]
     outputs = [e.output_text for e in examples]
     system_bp, user_bp, output_bp = find_boilerplate(systems), find_boilerplate(users), find_boilerplate(outputs)
-    inputs = [" ".join(p for p in (system_bp.remove(s), user_bp.remove(u)) if p) for s, u in zip(systems, users)]
+    stripped_systems = _each_distinct(system_bp.remove, systems)  # one system prompt is often shared by all
+    inputs = [" ".join(p for p in (s, user_bp.remove(u)) if p) for s, u in zip(stripped_systems, users)]
     exact = [dedupe.text_hash("\x1e".join(f"{m['role']}\x1f{m['content']}" for m in e.messages)) for e in examples]
     kinds = (structure.view_kind(_spread(users, VIEW_SAMPLE)), structure.view_kind(_spread(outputs, VIEW_SAMPLE)))
-    return Views(inputs, [output_bp.remove(o) for o in outputs], exact, users, outputs, kinds)
+    return Views(inputs, _each_distinct(output_bp.remove, outputs), exact, users, outputs, kinds)
+
+
+def _each_distinct(function: Callable[[str], str], texts: list[str]) -> list[str]:
+    """function of each text, computed once per distinct text."""
+    done: dict[str, str] = {}
+    return [done[t] if t in done else done.setdefault(t, function(t)) for t in texts]
 
 
 def curate(
@@ -157,8 +165,11 @@ def curate(
     cancel: threading.Event | None = None,
     embedder=None,
     tokenizer=None,
+    tokens=None,
 ) -> CurationResult:
-    """Run the whole curation on validated examples; nothing here writes files."""
+    """Run the whole curation on validated examples; nothing here writes files.
+
+    ``tokens``: the examples' TokenCounts when the caller already has them (run_curation's context check)."""
     from curation.embed import LOAD_STAGE, Embedder
     from curation.model_sources import load_tokenizer
     from curation.tokens import count_tokens
@@ -181,7 +192,8 @@ def curate(
             progress(stage, done, total)
 
     report("tokens", 0, 1)
-    tokens = count_tokens(examples, tokenizer or load_tokenizer(config.model))
+    if tokens is None or len(tokens.total) != len(examples):
+        tokens = count_tokens(examples, tokenizer or load_tokenizer(config.model))
     report("tokens", 1, 1)
     step("tokens")
 
@@ -301,6 +313,11 @@ def finish_curation(examples: Sequence[Example], config: CurateConfig, survivors
     flags.sort(key=lambda f: (f.index, f.kind))
     return removals, flags, result_clusters, kept, is_eval, conflict_groups
 
+def _floor2(value: float) -> str:
+    """A similarity rounded down to 2 decimals, for "0.98+ similar" (0.986 is not 0.99+)."""
+    return f"{math.floor(value * 100 + 1e-9) / 100:.2f}"
+
+
 def near_candidates(
     survivors: np.ndarray, v_in, v_out, views: Views, config: CurateConfig, encode=None
 ) -> tuple[dedupe.Pairs, list[str], np.ndarray]:
@@ -332,8 +349,8 @@ def judge_candidates(
     low = min(config.review_threshold, config.threshold)
     found, gaps = _specific_pairs(found, guard)
     if all(is_text):
-        rules = [f"input and output {s:.2f}+ similar, same numbers and question kind" if p not in gaps else
-                 f"input and output {s:.2f}+ similar, but {gaps[p]}: not removed" for p, s in enumerate(found.similarity.tolist())]
+        rules = [f"input and output {_floor2(s)}+ similar, same numbers and question kind" if p not in gaps else
+                 f"input and output {_floor2(s)}+ similar, but {gaps[p]}: not removed" for p, s in enumerate(found.similarity.tolist())]
         return found, rules, np.array([p not in gaps for p in range(len(found.left))], dtype=bool)
     ok = np.zeros(len(found.left), dtype=bool)
     rules = []

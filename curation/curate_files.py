@@ -58,14 +58,15 @@ class JobResult:
     loaded: LoadResult
 
 
-def check_context(loaded: LoadResult, tokenizer_info) -> None:
-    """Move examples longer than the model's context from the examples to the rejected records."""
-    from curation.tokens import count_tokens
+def check_context(loaded: LoadResult, tokenizer_info):
+    """Move examples longer than the model's context from the examples to the rejected records; returns the
+    token counts of the examples kept (curate() takes them instead of counting again)."""
+    from curation.tokens import TokenCounts, count_tokens
 
     counts = count_tokens(loaded.examples, tokenizer_info)
-    keep = []
-    for example, total in zip(loaded.examples, counts.total):
-        if total <= counts.context_length:
+    keep, fits = [], counts.total <= counts.context_length
+    for example, total, ok in zip(loaded.examples, counts.total, fits):
+        if ok:
             keep.append(example)
             continue
         problem = Problem(
@@ -76,6 +77,7 @@ def check_context(loaded: LoadResult, tokenizer_info) -> None:
         loaded.problems.append(problem)
         loaded.rejected.append(Rejected(example.source, example.line, json.dumps(example.to_record(), ensure_ascii=False), [problem]))
     loaded.examples = keep
+    return TokenCounts(counts.total[fits], counts.assistant[fits], counts.model, counts.context_length)
 
 
 def run_curation(
@@ -103,12 +105,13 @@ def run_curation(
     check_output_dir(out)
     loaded = load_files(paths, fmt, *columns)
     tokenizer = load_tokenizer(config.model)
-    check_context(loaded, tokenizer)
+    tokens = check_context(loaded, tokenizer)
     if loaded.problems and not skip_invalid:
         raise InvalidData(loaded.problems, loaded.n_records)
     if not loaded.examples:
         raise DataError("No valid examples to curate.", "Check the input files (see the problems above).")
-    result = curate(loaded.examples, config, progress=progress, cancel=cancel, embedder=embedder, tokenizer=tokenizer)
+    result = curate(loaded.examples, config, progress=progress, cancel=cancel, embedder=embedder, tokenizer=tokenizer,
+                    tokens=tokens)
     inputs = [
         {"file": f, "format": fmt_, "examples": sum(1 for e in loaded.examples if e.source == f)}
         for f, fmt_ in loaded.formats.items()

@@ -435,6 +435,7 @@ def curate_ray(
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
     tokenizer=None,
+    tokens=None,
 ) -> CurationResult:
     """curate.curate with embedding and the near-duplicate search on the connected Ray cluster (same decisions)."""
     from curation.embed import Embedder
@@ -458,7 +459,8 @@ def curate_ray(
             progress(stage, done, total)
 
     report("tokens", 0, 1)
-    tokens = count_tokens(examples, tokenizer or load_tokenizer(config.model))
+    if tokens is None or len(tokens.total) != len(examples):
+        tokens = count_tokens(examples, tokenizer or load_tokenizer(config.model))
     report("tokens", 1, 1)
     step("tokens")
 
@@ -530,12 +532,12 @@ def run_curation_ray(
     with ray_cluster(settings.address):
         loaded = load_on_ray(paths, fmt, columns, progress, cancel)
         tokenizer = load_tokenizer(config.model)
-        check_context(loaded, tokenizer)
+        tokens = check_context(loaded, tokenizer)
         if loaded.problems and not skip_invalid:
             raise InvalidData(loaded.problems, loaded.n_records)
         if not loaded.examples:
             raise DataError("No valid examples to curate.", "Check the input files (see the problems above).")
-        result = curate_ray(loaded.examples, config, settings, progress, cancel, tokenizer)
+        result = curate_ray(loaded.examples, config, settings, progress, cancel, tokenizer, tokens)
     inputs = [{"file": f, "format": fmt_, "examples": sum(1 for e in loaded.examples if e.source == f)}
               for f, fmt_ in loaded.formats.items()]
     report = build_report(result, inputs, loaded.problems, len(loaded.rejected))

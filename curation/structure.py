@@ -112,10 +112,19 @@ def view_kind(texts: Sequence[str]) -> str:
 
     A label view also needs few distinct values (at most half the texts): short free-text replies are not labels.
     """
-    kinds = Counter(detect_kind(t) for t in texts if t.strip())
-    total = sum(kinds.values())
+    present = [t for t in texts if t.strip()]
+    total = len(present)
     if not total:
         return TEXT
+    kinds: Counter[str] = Counter()
+    needed = VIEW_SHARE * total
+    for done, text in enumerate(present, 1):
+        kinds[detect_kind(text)] += 1
+        # Parsing a text as SQL and Python takes milliseconds: stop once no structured kind (nor labels and numbers
+        # together) can still reach VIEW_SHARE, since the view is then text whatever the remaining texts are.
+        left = total - done
+        if max(kinds[SQL], kinds[CODE], kinds[JSON], kinds[NUMBER] + kinds[LABEL]) + left < needed:
+            return TEXT
     kind, count = kinds.most_common(1)[0]
     if kind == TEXT or count < VIEW_SHARE * total:
         if kinds[NUMBER] + kinds[LABEL] >= VIEW_SHARE * total and kinds[LABEL]:

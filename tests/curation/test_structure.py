@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import random
+from collections import Counter
+
 import pytest
 
+from curation import structure
 from curation.structure import (
     CODE,
     JSON,
@@ -50,6 +54,41 @@ def test_view_kind_needs_most_texts_of_one_kind():
     labels = ["PlayMusic", "GetWeather", "PlayMusic", "BookRestaurant", "GetWeather", "PlayMusic"]
     assert view_kind(labels) == LABEL
     assert view_kind(["Sure thing", "No problem", "Thanks a lot", "Got it", "Of course", "Right away"]) == TEXT
+
+
+def whole_view_kind(texts):
+    """view_kind as it was before it stopped early: every text's kind counted first."""
+    kinds = Counter(detect_kind(t) for t in texts if t.strip())
+    total = sum(kinds.values())
+    if not total:
+        return TEXT
+    kind, count = kinds.most_common(1)[0]
+    if kind == TEXT or count < structure.VIEW_SHARE * total:
+        if kinds[NUMBER] + kinds[LABEL] >= structure.VIEW_SHARE * total and kinds[LABEL]:
+            kind = LABEL
+        else:
+            return TEXT
+    if kind == LABEL and len({normalise_label(t) for t in texts}) > max(2, total // 2):
+        return TEXT
+    return kind
+
+
+def test_view_kind_stopping_early_decides_as_counting_every_text(monkeypatch):
+    pool = {SQL: ["select a from t", "SELECT b FROM u WHERE c > 1"], JSON: ['{"a": 1}', "[1, 2]"],
+            LABEL: ["PlayMusic", "GetWeather"], NUMBER: ["42", "7"], TEXT: ["How are you today, my friend?", "  ", ""]}
+    rng = random.Random(0)
+    calls = []
+    monkeypatch.setattr(structure, "detect_kind", lambda t: calls.append(t) or detect_kind(t))
+    stopped = 0
+    for _ in range(300):  # mixes around the 75 % share, in random orders
+        main, other = rng.sample([SQL, JSON, LABEL, NUMBER, TEXT], 2)
+        n = rng.randint(1, 24)
+        texts = [rng.choice(pool[main] if rng.random() < rng.choice([0.5, 0.7, 0.75, 0.8, 1.0]) else pool[other])
+                 for _ in range(n)]
+        calls.clear()
+        assert view_kind(texts) == whole_view_kind(texts), texts
+        stopped += len(calls) < sum(1 for t in texts if t.strip())
+    assert stopped > 30  # it does stop early on text views
 
 
 def test_sql_normaliser_ignores_case_spacing_and_table_aliases():
