@@ -160,10 +160,15 @@ def run_measurement(name: str, n: int, cache: Path) -> dict:
     return {**result, "process_seconds": wall, "cpu_seconds": cpu, "peak_rss_mb": usage.ru_maxrss / 1024}
 
 
-def bench_size(n: int) -> dict:
-    """Raw encode, cold curation and warm re-run of n examples, each in its own process, with a fresh cache."""
+def bench_size(n: int, keep_cache: Path | None = None) -> dict:
+    """Raw encode, cold curation and warm re-run of n examples, each in its own process, with a fresh cache (kept
+    at keep_cache/<n> when given, e.g. for bench/ray_curate.py --cache)."""
     with tempfile.TemporaryDirectory(prefix="tunewise-scale-") as tmp:
-        cache = Path(tmp)
+        cache = Path(tmp) if keep_cache is None else keep_cache / str(n)
+        if keep_cache is not None:
+            if cache.exists() and any(cache.iterdir()):
+                raise SystemExit(f"{cache} is not empty: a cold run needs an empty cache folder")
+            cache.mkdir(parents=True, exist_ok=True)
         raw = run_measurement("raw", n, cache)
         cold = run_measurement("pipeline", n, cache)
         warm = run_measurement("pipeline", n, cache)
@@ -207,6 +212,8 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000", help="comma-separated numbers of examples")
     parser.add_argument("--stages", type=int, default=None,
                         help="instead: time the MinHash pre-pass (real examples) and the neighbour search (synthetic vectors) at this size")
+    parser.add_argument("--keep-cache", type=Path, default=None,
+                        help="keep each size's embedding cache in this folder (<folder>/<size>), e.g. for bench/ray_curate.py --cache")
     parser.add_argument("--json", action="store_true", help="also write the numbers as JSON to --out")
     parser.add_argument("--out", type=Path, default=None, help="JSON results file (implies --json)")
     parser.add_argument("--_measure", choices=list(MEASUREMENTS), help=argparse.SUPPRESS)
@@ -225,7 +232,7 @@ def main() -> None:
         return
     results = []
     for n in sizes:
-        results.append(bench_size(n))
+        results.append(bench_size(n, args.keep_cache))
         print(f"done {n:,}: {json.dumps(results[-1])}", file=sys.stderr, flush=True)  # kept if a later size is cut short
     print_report(results)
     if args.json or args.out:
