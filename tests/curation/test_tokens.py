@@ -59,3 +59,11 @@ def test_counts_equal_whole_renders_on_the_sample(tokenizer):
     counts = count_tokens(examples, tokenizer)
     np.testing.assert_array_equal(counts.total, whole_render_counts(examples, tokenizer.tokenizer))
     np.testing.assert_array_equal(counts.assistant, reply_counts(examples, tokenizer.tokenizer))
+
+
+def test_chunks_count_like_one_batch(tokenizer, monkeypatch):
+    examples = TRICKY * 3
+    monkeypatch.setattr(tokens, "COUNT_CHUNK", 4)  # 21 examples in chunks of 4, the last one short
+    counts = count_tokens(examples, tokenizer)
+    np.testing.assert_array_equal(counts.total, whole_render_counts(examples, tokenizer.tokenizer))
+    np.testing.assert_array_equal(counts.assistant, reply_counts(examples, tokenizer.tokenizer))
