@@ -258,14 +258,12 @@ def embed_texts(embedder, texts: list[str], config: CurateConfig, progress=None,
 
 def finish_curation(examples: Sequence[Example], config: CurateConfig, survivors: np.ndarray, removals: list[Removal],
                     candidates, rules: list[str], v_in: np.ndarray, v_out: np.ndarray, views: Views, tokens, encode,
-                    report: Progress, step: Callable[[str], None], removable: np.ndarray | None = None):
+                    report: Progress, step: Callable[[str], None], removable: np.ndarray):
     """Both engines' stages after the near-duplicate candidates: groups, possible duplicates, conflicts, clusters,
-    flags and the split; `removable` False marks a candidate shown for review only (None: all may be removed).
+    flags and the split; `removable` False marks a candidate shown for review only (judge_candidates).
     Returns (removals, flags, clustering, kept, is_eval, conflict_groups)."""
     lengths = [int(tokens.total[i]) for i in survivors]
-    sure = candidates.similarity >= config.threshold
-    if removable is not None:
-        sure &= removable
+    sure = (candidates.similarity >= config.threshold) & removable
     pairs = dedupe.Pairs(candidates.left[sure], candidates.right[sure], candidates.similarity[sure])
     rule_of = {(int(a), int(b)): r for a, b, r in zip(candidates.left, candidates.right, rules)}
     near_groups = dedupe.group_pairs(len(survivors), pairs, config.policy, lengths)
@@ -327,10 +325,14 @@ def near_candidates(
     Text views are compared by embedding (≥ the review threshold); structured views (SQL, code, JSON, labels,
     numbers) only by their normalised structure (judge_candidates).
     """
-    is_text = [k == structure.TEXT for k in views.kinds]
-    search = [v[survivors] for v, t in zip((v_in, v_out), is_text) if t] or [v_in[survivors]]
-    found = dedupe.duplicate_pairs(search, min(config.review_threshold, config.threshold))
+    found = dedupe.duplicate_pairs(search_views(survivors, v_in, v_out, views), min(config.review_threshold, config.threshold))
     return judge_candidates(found, survivors, views, config, encode)
+
+
+def search_views(survivors: np.ndarray, v_in, v_out, views: Views) -> list[np.ndarray]:
+    """The survivors' vectors of each text view, searched for duplicates (the input view when none is text)."""
+    is_text = [k == structure.TEXT for k in views.kinds]
+    return [v[survivors] for v, t in zip((v_in, v_out), is_text) if t] or [v_in[survivors]]
 
 
 def judge_candidates(

@@ -190,15 +190,21 @@ def duplicate_pairs(
     views: Sequence[np.ndarray], threshold: float, texts: Sequence[str] | None = None, k: int = 20
 ) -> Pairs:
     """Pairs similar in every view (≥ threshold) and, when texts are given, agreeing on specifics (same_specifics)."""
-    pairs = neighbour_pairs(views[0], threshold, k)
+    pairs = similar_in_every_view(neighbour_pairs(views[0], threshold, k), views[1:], threshold)
+    if texts is None or not len(pairs.left):
+        return pairs
+    ok = same_specifics(texts, pairs.left, pairs.right)
+    return Pairs(pairs.left[ok], pairs.right[ok], pairs.similarity[ok], pairs.recall)
+
+
+def similar_in_every_view(pairs: Pairs, other_views: Sequence[np.ndarray], threshold: float) -> Pairs:
+    """The pairs (found in one view) that are also ≥ threshold in every other view, scored by their lowest view."""
     score = pairs.similarity
     ok = np.ones(len(score), dtype=bool)
-    for view in views[1:]:
+    for view in other_views:
         other = pair_similarity(view, pairs.left, pairs.right)
         ok &= other >= threshold
         score = np.minimum(score, other)
-    if texts is not None and len(score):
-        ok &= same_specifics(texts, pairs.left, pairs.right)
     return Pairs(pairs.left[ok], pairs.right[ok], score[ok], pairs.recall)
 
 

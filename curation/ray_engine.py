@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from curation import dedupe, structure
+from curation import dedupe
 from curation.curate import (
     CurateConfig,
     CurationResult,
@@ -29,6 +29,7 @@ from curation.curate import (
     build_views,
     finish_curation,
     judge_candidates,
+    search_views,
 )
 from curation.errors import CancelledError, DataError, TunewiseError, UsageError
 from curation.load import LoadResult, Rejected, expand_paths, load_files
@@ -416,17 +417,10 @@ def partitioned_neighbour_pairs(vectors: np.ndarray, threshold: float, k: int = 
 def near_candidates_ray(survivors: np.ndarray, v_in, v_out, views: Views, config: CurateConfig, settings: RaySettings,
                         encode=None, cancel: threading.Event | None = None) -> tuple[dedupe.Pairs, list[str], np.ndarray]:
     """curate.near_candidates with the neighbour search run in partitions on Ray; the same pair rules decide."""
-    is_text = [k == structure.TEXT for k in views.kinds]
-    search = [v[survivors] for v, t in zip((v_in, v_out), is_text) if t] or [v_in[survivors]]
+    search = search_views(survivors, v_in, v_out, views)
     low = min(config.review_threshold, config.threshold)
     pairs = partitioned_neighbour_pairs(search[0], low, settings.k, settings.partition_size, config.seed, cancel)
-    score = pairs.similarity
-    ok = np.ones(len(score), dtype=bool)
-    for view in search[1:]:  # as dedupe.duplicate_pairs: similar in every view
-        other = dedupe.pair_similarity(view, pairs.left, pairs.right)
-        ok &= other >= low
-        score = np.minimum(score, other)
-    found = dedupe.Pairs(pairs.left[ok], pairs.right[ok], score[ok])
+    found = dedupe.similar_in_every_view(pairs, search[1:], low)  # as dedupe.duplicate_pairs
     return judge_candidates(found, survivors, views, config, encode)  # the same pair rules as the local engine
 
 
