@@ -9,7 +9,6 @@ import pytest
 import yaml
 
 from curation.errors import UsageError
-from curation.example import Example
 from training import deploy_export as dx
 from training import runs
 from training.evaluation.metrics import Interval
@@ -17,11 +16,6 @@ from training.evaluation.results import Bakeoff, CandidateResult
 
 CONVO = [{"role": "user", "content": "Code for item 2?"}, {"role": "assistant", "content": "Item 2 uses code Z14."},
          {"role": "user", "content": "And item 3?"}]
-
-
-def tiny(n: int) -> list[Example]:
-    return [Example(f"t{i}", [{"role": "user", "content": f"Code for item {i}?"}, {"role": "assistant", "content": f"Item {i} uses code Z{i * 7}."}])
-            for i in range(n)]
 
 
 @pytest.fixture(scope="module")
